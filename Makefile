@@ -1,0 +1,47 @@
+# cmdkit — set-up and the two main jobs. Everything installs into .venv.
+#
+#   make demo   install, then run the whole notebook series (smoke preset) into runs/<timestamp>/
+#   make test   install, then unit tests + notebook tests (papermill executes, nbval checks)
+#   make lab    install, then JupyterLab on notebooks/
+#
+# GPU users: install your CUDA build of torch into .venv first, then `make … TORCH_SPEC=`
+# (empty) so the CPU pin below is skipped. PRESET=classroom picks the one-GPU preset.
+
+PYTHON     ?= $(shell command -v python3.11 || command -v python3)
+VENV       ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+PRESET     ?= smoke
+RUN        ?= runs/$(shell date +%Y%m%d-%H%M%S)
+
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test lab samples clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml requirements-cpu.txt | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(if $(TORCH_SPEC),$(PY) -m pip install --quiet "$(TORCH_SPEC)")
+	$(PY) -m pip install --quiet -r requirements-cpu.txt
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+install: $(STAMP)
+
+demo: install
+	$(VENV)/bin/cmdkit run-notebooks --preset $(PRESET) --out $(RUN)
+	@echo "executed notebooks, figures and videos: $(RUN)"
+
+test: install
+	$(PY) -m pytest tests
+
+lab: install
+	$(VENV)/bin/jupyter lab notebooks
+
+samples: install
+	$(VENV)/bin/cmdkit make-samples
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,211 @@
+"""Presets and parameter validation.
+
+One set of code runs at three scales, chosen by name:
+
+    smoke      a 2-core CPU in minutes: CI, laptops, a first look at every notebook
+    classroom  one GPU, well under an hour per stage: results worth looking at
+    paper      the published configuration (16×512×1024 in Stable Diffusion's latent space)
+
+A preset fixes the data geometry and the size of every model. Notebooks take the preset
+name plus a handful of knobs as papermill parameters; :func:`validate_params` checks each
+one on entry, so a typo fails at the top of the notebook with a message naming the
+parameter and what it may be, not twenty cells later inside torch.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Mapping
+
+__all__ = [
+    "PRESETS",
+    "Preset",
+    "DataConfig",
+    "AutoencoderSize",
+    "get_preset",
+    "validate_params",
+    "check_choice",
+    "check_int",
+    "check_float",
+    "check_frame_size",
+]
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Clip geometry a preset trains on: L frames of H×W pixels."""
+
+    num_frames: int
+    height: int
+    width: int
+    # "pixel": the autoencoder sees RGB frames; "latent": frames go through an image VAE first
+    # (×8 smaller, 4 channels for Stable Diffusion's VAE, 32 for TAEF2).
+    space: str = "pixel"
+
+
+@dataclass(frozen=True)
+class AutoencoderSize:
+    """Size of the CMD autoencoder (paper: width 384, depth 12 per side, patch 2, D 8)."""
+
+    width: int
+    depth: int
+    heads: int
+    patch_size: int
+    motion_channels: int = 8  # D in the paper
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    data: DataConfig
+    autoencoder: AutoencoderSize
+    # Training budgets, in optimizer steps, per stage. Later stages add their own keys.
+    steps: Mapping[str, int] = field(default_factory=dict)
+    batch_size: int = 8
+
+    @property
+    def spatial_multiple(self) -> int:
+        """Frame sizes must be a multiple of this (the autoencoder's patch in pixels)."""
+        scale = 8 if self.data.space == "latent" else 1
+        return self.autoencoder.patch_size * scale
+
+    def with_data(self, **changes: Any) -> "Preset":
+        """A copy with some data fields changed (e.g. a non-square ``height``/``width``)."""
+        return replace(self, data=replace(self.data, **changes))
+
+
+PRESETS: dict[str, Preset] = {
+    "smoke": Preset(
+        name="smoke",
+        description="CPU in minutes (CI, laptops)",
+        data=DataConfig(num_frames=8, height=32, width=32),
+        autoencoder=AutoencoderSize(width=64, depth=2, heads=4, patch_size=4),
+        steps={"autoencoder": 300},
+        batch_size=8,
+    ),
+    "classroom": Preset(
+        name="classroom",
+        description="one GPU, under an hour per stage",
+        data=DataConfig(num_frames=16, height=64, width=64),
+        autoencoder=AutoencoderSize(width=256, depth=6, heads=8, patch_size=4),
+        steps={"autoencoder": 20_000},
+        batch_size=32,
+    ),
+    "paper": Preset(
+        name="paper",
+        description="published sizes: 16×512×1024 in SD latent space",
+        data=DataConfig(num_frames=16, height=512, width=1024, space="latent"),
+        autoencoder=AutoencoderSize(width=384, depth=12, heads=6, patch_size=2),
+        steps={"autoencoder": 400_000},
+        batch_size=32,
+    ),
+}
+
+
+def _fmt_choices(choices) -> str:
+    return ", ".join(repr(c) for c in choices)
+
+
+def check_choice(name: str, value: Any, choices) -> Any:
+    """Raise ``ValueError`` unless ``value`` is one of ``choices``."""
+    if value not in tuple(choices):
+        raise ValueError(f"{name} must be one of {_fmt_choices(choices)}; got {value!r}")
+    return value
+
+
+def check_int(name: str, value: Any, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Raise ``ValueError`` unless ``value`` is an integer in [minimum, maximum]."""
+    # bool is an int subclass; `num_frames=True` is a typo, not a request for one frame.
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer; got {value!r} ({type(value).__name__})")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be an integer <= {maximum}; got {value}")
+    return int(value)
+
+
+def check_float(name: str, value: Any, minimum: float | None = None, maximum: float | None = None) -> float:
+    """Raise ``ValueError`` unless ``value`` is a real number in [minimum, maximum]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number; got {value!r} ({type(value).__name__})")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}; got {value}")
+    return float(value)
+
+
+def check_frame_size(height: Any, width: Any, multiple: int) -> tuple[int, int]:
+    """Frame sizes the models can take: positive multiples of the patch size in pixels."""
+    for name, value in (("height", height), ("width", width)):
+        check_int(name, value, minimum=multiple)
+        if value % multiple:
+            lower, upper = value - value % multiple, value - value % multiple + multiple
+            raise ValueError(
+                f"{name} must be a multiple of {multiple} (the autoencoder's patch size in "
+                f"pixels for this preset); got {value}. Try {max(lower, multiple)} or {upper}."
+            )
+    return int(height), int(width)
+
+
+def get_preset(name: Any) -> Preset:
+    """The preset called ``name``; ``ValueError`` naming the allowed ones otherwise."""
+    check_choice("preset", name, PRESETS)
+    return PRESETS[name]
+
+
+# Rules for the knobs notebooks expose. One table, so every notebook spells and checks a
+# parameter the same way. A rule gets (name, value) and returns the cleaned value.
+_Rule = Callable[[str, Any], Any]
+PARAM_RULES: dict[str, _Rule] = {
+    "seed": lambda n, v: check_int(n, v, minimum=0),
+    "num_frames": lambda n, v: check_int(n, v, minimum=2, maximum=1024),
+    "num_clips": lambda n, v: check_int(n, v, minimum=1, maximum=10_000),
+    "num_objects": lambda n, v: check_int(n, v, minimum=1, maximum=4),
+    "train_steps": lambda n, v: check_int(n, v, minimum=0),
+    "batch_size": lambda n, v: check_int(n, v, minimum=1),
+    "learning_rate": lambda n, v: check_float(n, v, minimum=1e-8, maximum=1.0),
+    "fps": lambda n, v: check_int(n, v, minimum=1, maximum=120),
+    "run_dir": lambda n, v: _check_path(n, v),
+}
+
+
+def _check_path(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty path string; got {value!r}")
+    return value
+
+
+def validate_params(preset: Any, **params: Any) -> tuple[Preset, dict[str, Any]]:
+    """Check a notebook's parameters against the preset; return ``(preset, cleaned)``.
+
+    ``None`` means "the preset's default" for ``num_frames``, ``height``, ``width`` and
+    ``batch_size``. ``height``/``width`` must be multiples of the preset's patch size.
+    An unknown parameter name is an error, listing the known ones.
+    """
+    chosen = get_preset(preset)
+    defaults = {
+        "num_frames": chosen.data.num_frames,
+        "height": chosen.data.height,
+        "width": chosen.data.width,
+        "batch_size": chosen.batch_size,
+    }
+    cleaned: dict[str, Any] = {}
+    for name, value in params.items():
+        if value is None and name in defaults:
+            value = defaults[name]
+        if name in ("height", "width"):
+            cleaned[name] = value  # checked together below
+        elif name in PARAM_RULES:
+            cleaned[name] = PARAM_RULES[name](name, value)
+        else:
+            known = sorted([*PARAM_RULES, "height", "width"])
+            raise ValueError(f"unknown parameter {name!r}; known parameters: {', '.join(known)}")
+    if "height" in cleaned or "width" in cleaned:
+        h = cleaned.get("height", chosen.data.height)
+        w = cleaned.get("width", chosen.data.width)
+        cleaned["height"], cleaned["width"] = check_frame_size(h, w, chosen.spatial_multiple)
+    return chosen, cleaned

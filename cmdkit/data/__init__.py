@@ -1,0 +1,25 @@
+"""Data: the procedural toy video world and real video folders (decord)."""
+
+from .toyworld import (
+    BACKGROUNDS,
+    CLASS_NAMES,
+    COLOURS,
+    DIRECTIONS,
+    SHAPES,
+    SPEEDS,
+    STILL_CLASS_NAMES,
+    Scene,
+    ToyImageDataset,
+    ToyObject,
+    ToyVideoDataset,
+    render_image,
+    render_video,
+    sample_scene,
+)
+from .video_folder import VideoFolder, VideoReadError, read_video, resize_clip
+
+__all__ = [
+    "BACKGROUNDS", "CLASS_NAMES", "COLOURS", "DIRECTIONS", "SHAPES", "SPEEDS", "STILL_CLASS_NAMES",
+    "Scene", "ToyObject", "ToyVideoDataset", "ToyImageDataset", "render_video", "render_image",
+    "sample_scene", "VideoFolder", "VideoReadError", "read_video", "resize_clip",
+]

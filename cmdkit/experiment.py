@@ -1,0 +1,106 @@
+"""Experiments: a notebook's validated parameters, its output folder and what it measured.
+
+Every notebook starts with::
+
+    exp = cmdkit.experiment.start("00_tour", preset=preset, seed=seed, run_dir=run_dir, ...)
+
+which checks the parameters (clear ``ValueError`` on a bad one), seeds every RNG, makes
+``run_dir/00_tour/`` and writes ``metrics.json`` there. ``exp.record(loss=…, psnr=…)``
+adds measured figures to it as the notebook goes, so a papermill sweep can collect one
+table from many runs (see :mod:`cmdkit.runner`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .config import Preset, validate_params
+
+__all__ = ["Experiment", "start", "load_metrics", "write_json_atomic"]
+
+METRICS_FILE = "metrics.json"
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON so that readers see the old file or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=_jsonable))
+    os.replace(tmp, path)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.item() if value.numel() == 1 else value.tolist()
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot record {type(value).__name__} in metrics.json")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class Experiment:
+    notebook: str
+    preset: Preset
+    params: dict[str, Any]
+    out: Path  # this notebook's output folder, inside the run folder
+    metrics: dict[str, Any] = field(default_factory=dict)
+    started: float = field(default_factory=time.time)
+
+    @property
+    def run_dir(self) -> Path:
+        """The folder shared by every notebook of one run (stages read each other's outputs here)."""
+        return self.out.parent
+
+    def record(self, **figures: Any) -> dict[str, Any]:
+        """Add measured figures (numbers, short strings, small lists) to ``metrics.json``."""
+        self.metrics.update(figures)
+        self.save()
+        return figures
+
+    def save(self) -> Path:
+        path = self.out / METRICS_FILE
+        write_json_atomic(path, {
+            "notebook": self.notebook,
+            "preset": self.preset.name,
+            "params": self.params,
+            "metrics": self.metrics,
+            "seconds": round(time.time() - self.started, 2),
+        })
+        return path
+
+    def path(self, name: str) -> Path:
+        """A file in this notebook's output folder."""
+        return self.out / name
+
+
+def start(notebook: str, preset: str, run_dir: str, seed: int = 0, **params: Any) -> Experiment:
+    """Validate a notebook's parameters, seed all RNGs and create its output folder."""
+    chosen, cleaned = validate_params(preset, seed=seed, run_dir=run_dir, **params)
+    seed_everything(cleaned["seed"])
+    out = Path(cleaned["run_dir"]) / notebook
+    out.mkdir(parents=True, exist_ok=True)
+    experiment = Experiment(notebook, chosen, {"preset": chosen.name, **cleaned}, out)
+    experiment.save()
+    return experiment
+
+
+def load_metrics(folder: str | Path) -> dict[str, Any]:
+    """The ``metrics.json`` a notebook wrote in ``folder`` (empty dict if none)."""
+    path = Path(folder) / METRICS_FILE
+    return json.loads(path.read_text()) if path.exists() else {}

@@ -1,0 +1,198 @@
+"""Looking at videos: inline players, frame grids, mp4/gif files.
+
+Clips everywhere in the kit are tensors of shape (C, L, H, W) (or (B, C, L, H, W) for a
+batch) with values in [-1, 1]; these helpers convert at the edge, so nothing else needs
+to know about uint8 or (L, H, W, C).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+__all__ = [
+    "to_uint8",
+    "save_video",
+    "save_mp4",
+    "save_gif",
+    "video_html",
+    "show_videos",
+    "frame_grid",
+    "plot_frames",
+]
+
+
+def to_uint8(video: torch.Tensor) -> np.ndarray:
+    """(C, L, H, W) in [-1, 1] → (L, H, W, 3) uint8. One channel is shown as grey."""
+    if video.ndim != 4:
+        raise ValueError(f"expected a clip of shape (C, L, H, W); got {tuple(video.shape)}")
+    video = video.detach().float().cpu()
+    if video.shape[0] == 1:
+        video = video.expand(3, -1, -1, -1)
+    if video.shape[0] != 3:
+        raise ValueError(f"can only show 1 or 3 channels; got {video.shape[0]} (decode latents first)")
+    frames = ((video.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return frames.permute(1, 2, 3, 0).numpy()
+
+
+def _even(frames: np.ndarray) -> np.ndarray:
+    """H.264 in yuv420p needs even sides: pad the last row/column by repetition."""
+    pad_h, pad_w = frames.shape[1] % 2, frames.shape[2] % 2
+    if pad_h or pad_w:
+        frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+    return frames
+
+
+def save_mp4(video: torch.Tensor, path: str | Path, fps: int = 8) -> Path:
+    """Write a clip as H.264 mp4 (readable by browsers and decord). Atomic: temp file + rename."""
+    import imageio_ffmpeg
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = _even(to_uint8(video))
+    height, width = frames.shape[1:3]
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    writer = imageio_ffmpeg.write_frames(
+        str(tmp), (width, height), fps=fps, codec="libx264", pix_fmt_out="yuv420p",
+        # Lossless-ish quality and no B-frames: tiny clips, exact frame counts for decord.
+        output_params=["-crf", "12", "-bf", "0", "-g", "8", "-threads", "1"], macro_block_size=1,
+        ffmpeg_log_level="error",
+    )
+    writer.send(None)
+    for frame in frames:
+        writer.send(np.ascontiguousarray(frame))
+    writer.close()
+    os.replace(tmp, path)
+    return path
+
+
+def save_gif(video: torch.Tensor, path: str | Path, fps: int = 8) -> Path:
+    """Write a clip as a looping GIF."""
+    from PIL import Image
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    images = [Image.fromarray(frame) for frame in to_uint8(video)]
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
+                   duration=round(1000 / fps), loop=0)
+    os.replace(tmp, path)
+    return path
+
+
+def save_video(video: torch.Tensor, path: str | Path, fps: int = 8) -> Path:
+    """Write a clip as .mp4 or .gif, chosen by the file's extension."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".mp4":
+        return save_mp4(video, path, fps)
+    if suffix == ".gif":
+        return save_gif(video, path, fps)
+    raise ValueError(f"video path must end in .mp4 or .gif; got {path}")
+
+
+def video_html(video: torch.Tensor, fps: int = 8, width: int = 160, caption: str | None = None) -> str:
+    """An HTML5 ``<video>`` element with the clip embedded as a base64 mp4."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data = save_mp4(video, Path(tmp) / "clip.mp4", fps).read_bytes()
+    source = base64.b64encode(data).decode("ascii")
+    # Tiny clips are upscaled by the browser; keep the pixels crisp.
+    element = (f'<video width="{width}" autoplay loop muted playsinline style="image-rendering: pixelated">'
+               f'<source src="data:video/mp4;base64,{source}" type="video/mp4"></video>')
+    if caption:
+        element += f'<div style="font-size: 12px; max-width: {width}px">{html.escape(caption)}</div>'
+    return f'<div style="display: inline-block; margin: 4px; vertical-align: top">{element}</div>'
+
+
+def show_videos(videos, captions: Sequence[str] | None = None, fps: int = 8, width: int = 160):
+    """Display clips side by side in a notebook, looping. ``videos``: (B, C, L, H, W) or a list."""
+    from IPython.display import HTML, display
+
+    videos = list(videos)
+    captions = list(captions) if captions is not None else [None] * len(videos)
+    if len(captions) != len(videos):
+        raise ValueError(f"got {len(videos)} videos but {len(captions)} captions")
+    display(HTML("".join(video_html(v, fps, width, c) for v, c in zip(videos, captions))))
+
+
+def frame_grid(videos, max_frames: int | None = None) -> np.ndarray:
+    """Clips as rows, frames as columns: (B, C, L, H, W) → one (B·H, L·W, 3) uint8 image.
+
+    A one-pixel white gutter separates the cells.
+    """
+    rows = []
+    for video in videos:
+        frames = to_uint8(video)[:max_frames]
+        frames = np.pad(frames, ((0, 0), (1, 1), (1, 1), (0, 0)), constant_values=255)
+        rows.append(np.concatenate(list(frames), axis=1))
+    return np.concatenate(rows, axis=0)
+
+
+def plot_frames(videos, titles: Sequence[str] | None = None, max_frames: int | None = None,
+                cell_inches: float = 1.1, suptitle: str | None = None):
+    """A matplotlib figure of clips (rows) × frames (columns), titled by row. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    videos = list(videos)
+    num_frames = min(v.shape[1] for v in videos) if max_frames is None else max_frames
+    fig, axes = plt.subplots(len(videos), num_frames, squeeze=False,
+                             figsize=(cell_inches * num_frames, cell_inches * len(videos) + 0.3))
+    for row, video in enumerate(videos):
+        frames = to_uint8(video)
+        for col in range(num_frames):
+            ax = axes[row, col]
+            ax.imshow(frames[col], interpolation="nearest")
+            ax.set_xticks([]), ax.set_yticks([])
+            if row == 0:
+                ax.set_title(f"t={col}", fontsize=8)
+        if titles is not None:
+            axes[row, 0].set_ylabel(titles[row], fontsize=8, rotation=0, ha="right", va="center")
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def figure_to_png(fig, path: str | Path) -> Path:
+    """Save a matplotlib figure as PNG (atomically), for run folders and galleries."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    tmp.write_bytes(buffer.getvalue())
+    os.replace(tmp, path)
+    return path
+
+
+def plot_time_mean(videos, titles: Sequence[str] | None = None, cell_inches: float = 1.6):
+    """For each clip: first, middle and last frame, then the plain mean over time.
+
+    The mean of a clip is already image-like — static parts stay sharp, moving parts blur.
+    CMD's content frame improves on it with learned per-pixel weights.
+    """
+    import matplotlib.pyplot as plt
+
+    videos = list(videos)
+    fig, axes = plt.subplots(len(videos), 4, squeeze=False, figsize=(4 * cell_inches, len(videos) * cell_inches + 0.4))
+    for row, video in enumerate(videos):
+        last = video.shape[1] - 1
+        panels = [(video[:, 0], "first frame"), (video[:, last // 2], "middle frame"),
+                  (video[:, last], "last frame"), (video.mean(dim=1), "mean over time")]
+        for col, (image, name) in enumerate(panels):
+            ax = axes[row, col]
+            ax.imshow(to_uint8(image.unsqueeze(1))[0], interpolation="nearest")
+            ax.set_xticks([]), ax.set_yticks([])
+            if row == 0:
+                ax.set_title(name, fontsize=9)
+        if titles is not None:
+            axes[row, 0].set_ylabel(titles[row], fontsize=7, rotation=0, ha="right", va="center", wrap=True)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,48 @@
+"""Every notebook, as a learner runs it: papermill executes the series on the smoke preset,
+then nbval re-executes the executed copies and compares the cells marked
+``# NBVAL_CHECK_OUTPUT`` (shapes, captions, measured figures): same parameters, same numbers.
+"""
+
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from cmdkit.runner import list_notebooks, run_series
+
+NOTEBOOKS = [p.stem for p in list_notebooks()]
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("smoke_run")
+    results = run_series(run_dir, {"preset": "smoke", "seed": 0}, stop_on_failure=False, echo=lambda *_: None)
+    return run_dir, {r.notebook: r for r in results}
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_executes(smoke_run, name):
+    run_dir, results = smoke_run
+    result = results[name]
+    assert result.status == "ok", f"{name} failed: {result.error}\n(executed copy: {result.executed})"
+    executed = nbformat.read(result.executed, as_version=4)
+    errors = [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
+    assert (run_dir / name / "metrics.json").exists(), "every notebook records what it measured"
+    pictures = [o for c in executed.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})
+                or "text/html" in o.get("data", {})]
+    assert pictures, f"{name} shows no pictures or videos"
+
+
+def test_nbval_on_executed_notebooks(smoke_run):
+    run_dir, results = smoke_run
+    executed = [str(results[n].executed) for n in NOTEBOOKS if results[n].status == "ok"]
+    assert executed
+    checked = sum("NBVAL_CHECK_OUTPUT" in c.source for p in executed
+                  for c in nbformat.read(p, as_version=4).cells)
+    assert checked >= len(executed), "each notebook should pin some outputs for nbval to check"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
+         "-q", *executed], cwd=run_dir, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
