@@ -1,0 +1,87 @@
+"""Building blocks shared by the kit's transformers.
+
+Position embeddings are fixed sin-cos tables computed *per axis* for the grid at hand, so
+any number of frames and any H'×W' — square or not — gets a correct embedding without a
+table sized in advance (the public CMD code had none at all, and DiT's assumes a square).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["sincos_1d", "sincos_2d", "Attention", "Mlp", "SpaceTimeBlock"]
+
+
+def sincos_1d(positions: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sin-cos embedding of positions (N,) → (N, dim), as in "Attention Is All You Need"."""
+    if dim % 2:
+        raise ValueError(f"embedding dim must be even; got {dim}")
+    freqs = torch.exp(-math.log(10_000) * torch.arange(dim // 2, dtype=torch.float64) / (dim // 2))
+    angles = positions.double()[:, None] * freqs[None]
+    return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1).float()
+
+
+def sincos_2d(height: int, width: int, dim: int) -> torch.Tensor:
+    """Embedding of an H'×W' grid → (H'·W', dim): half the channels encode the row, half the column."""
+    if dim % 4:
+        raise ValueError(f"2-D embedding dim must be a multiple of 4; got {dim}")
+    rows = sincos_1d(torch.arange(height), dim // 2)  # (H', dim/2)
+    cols = sincos_1d(torch.arange(width), dim // 2)  # (W', dim/2)
+    grid = torch.cat([rows[:, None].expand(-1, width, -1), cols[None].expand(height, -1, -1)], dim=-1)
+    return grid.reshape(height * width, dim)
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention over the second-to-last axis, with PyTorch's fused SDPA."""
+
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"width {dim} must be divisible by heads {heads}")
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, N, dim) → (B, N, dim)."""
+        b, n, d = x.shape
+        q, k, v = self.qkv(x).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        out = F.scaled_dot_product_attention(q, k, v)  # (B, heads, N, dim/heads)
+        return self.proj(out.transpose(1, 2).reshape(b, n, d))
+
+
+class Mlp(nn.Sequential):
+    def __init__(self, dim: int, ratio: float = 4.0):
+        hidden = int(dim * ratio)
+        super().__init__(nn.Linear(dim, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, dim))
+
+
+class SpaceTimeBlock(nn.Module):
+    """Divided space-time attention (TimeSformer): attend over time, then over space, then MLP.
+
+    Each token attends to L + H'·W' others instead of L·H'·W', which is what makes a video
+    transformer affordable. Pre-norm residual branches throughout.
+    """
+
+    def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0):
+        super().__init__()
+        self.norm_time, self.attn_time = nn.LayerNorm(dim), Attention(dim, heads)
+        self.norm_space, self.attn_space = nn.LayerNorm(dim), Attention(dim, heads)
+        self.norm_mlp, self.mlp = nn.LayerNorm(dim), Mlp(dim, mlp_ratio)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, L, N, dim) → (B, L, N, dim), with N = H'·W' tokens per frame."""
+        b, l, n, d = x.shape
+        # Time: each spatial position's L tokens form one sequence.
+        xt = x.transpose(1, 2).reshape(b * n, l, d)
+        xt = xt + self.attn_time(self.norm_time(xt))
+        x = xt.view(b, n, l, d).transpose(1, 2)
+        # Space: each frame's N tokens form one sequence.
+        xs = x.reshape(b * l, n, d)
+        xs = xs + self.attn_space(self.norm_space(xs))
+        xs = xs + self.mlp(self.norm_mlp(xs))
+        return xs.view(b, l, n, d)

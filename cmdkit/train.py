@@ -1,0 +1,277 @@
+"""One training loop for every stage, built on accelerate.
+
+    for step in range(start, steps):
+        batch = batches(step)                       # a pure function of (seed, step)
+        loss = loss_fn(model, batch)                # forward, under mixed precision
+        backward → clip gradients → optimizer step → LR schedule → EMA update
+        log; every `checkpoint_every` steps, save atomically
+
+Design choices, and why:
+
+* **Step-indexed data and noise.** Batch ``s`` and every random draw inside step ``s``
+  derive from ``(seed, s)``, so a run resumed from a checkpoint continues exactly as an
+  uninterrupted one would — no data-loader or RNG state to save — and with several
+  processes each takes its share of the same global batch.
+* **Checkpoints are folders written whole, then renamed** (``step-000200``), and a
+  ``latest`` pointer is replaced atomically after that: a run killed mid-save leaves the
+  previous checkpoint intact and visible, never a half-written one. Weights and EMA are
+  safetensors; the optimizer state is loaded back with ``weights_only=True``.
+* **A non-finite loss stops the run** with the step and the last good checkpoint named,
+  instead of silently training on NaNs.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from safetensors.torch import load_file, save_file
+
+__all__ = ["TrainConfig", "TrainResult", "train", "toy_batches", "latest_checkpoint", "step_seed"]
+
+CHECKPOINT_PREFIX = "step-"
+
+
+@dataclass
+class TrainConfig:
+    steps: int
+    learning_rate: float = 3e-4
+    weight_decay: float = 0.0
+    warmup_steps: int = 0
+    grad_clip: float | None = 1.0
+    ema_decay: float | None = 0.999  # None: no EMA
+    mixed_precision: str = "auto"  # "auto" (bf16 on a capable GPU, else none), "no", "fp16", "bf16"
+    checkpoint_every: int = 0  # 0: only at the end
+    keep_checkpoints: int = 2
+    log_every: int = 10
+    seed: int = 0
+    progress: bool = True
+    description: str = "training"
+
+    def __post_init__(self):
+        if self.steps < 0:
+            raise ValueError(f"steps must be >= 0; got {self.steps}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be > 0; got {self.learning_rate}")
+        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
+            raise ValueError(f"ema_decay must be in (0, 1) or None; got {self.ema_decay}")
+        if self.mixed_precision not in ("auto", "no", "fp16", "bf16"):
+            raise ValueError(f"mixed_precision must be 'auto', 'no', 'fp16' or 'bf16'; got {self.mixed_precision!r}")
+
+
+@dataclass
+class TrainResult:
+    model: torch.nn.Module  # the trained model (unwrapped, on the training device)
+    ema_model: torch.nn.Module | None  # a copy holding the EMA weights, if EMA was on
+    history: list[dict[str, float]] = field(default_factory=list)  # one entry per logged step
+    resumed_from: int = 0
+    seconds: float = 0.0
+    checkpoint: Path | None = None
+
+    @property
+    def losses(self) -> list[float]:
+        return [entry["loss"] for entry in self.history]
+
+    @property
+    def steps(self) -> list[int]:
+        return [int(entry["step"]) for entry in self.history]
+
+
+def step_seed(seed: int, step: int, rank: int = 0) -> int:
+    """The seed of all randomness in one step on one process."""
+    return (seed * 1_000_003 + step * 7_919 + rank * 104_729) % (2**63 - 1)
+
+
+def latest_checkpoint(folder: str | Path) -> Path | None:
+    """The newest complete checkpoint in ``folder`` (via its ``latest`` pointer), or None."""
+    folder = Path(folder)
+    pointer = folder / "latest"
+    if pointer.exists():
+        candidate = folder / pointer.read_text().strip()
+        if (candidate / "state.json").exists():
+            return candidate
+    complete = sorted(p for p in folder.glob(f"{CHECKPOINT_PREFIX}*") if (p / "state.json").exists())
+    return complete[-1] if complete else None
+
+
+def _resolve_precision(choice: str) -> str:
+    if choice != "auto":
+        return choice
+    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return "bf16"
+    return "no"
+
+
+def _save_checkpoint(folder: Path, step: int, model, optimizer, scheduler, ema, history, config) -> Path:
+    """Write ``folder/step-NNNNNN`` whole under a temporary name, rename it, then move ``latest``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{CHECKPOINT_PREFIX}{step:06d}"
+    tmp = folder / f".tmp-{final.name}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(state, tmp / "model.safetensors")
+    if ema is not None:
+        save_file({f"shadow.{i:05d}": p.detach().contiguous().cpu() for i, p in enumerate(ema.shadow_params)},
+                  tmp / "ema.safetensors")
+    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, tmp / "optimizer.pt")
+    ema_scalars = {k: v for k, v in ema.state_dict().items() if k != "shadow_params"} if ema is not None else None
+    (tmp / "state.json").write_text(json.dumps(
+        {"step": step, "history": history, "ema": ema_scalars, "config": asdict(config)}, indent=1))
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    pointer_tmp = folder / ".latest.tmp"
+    pointer_tmp.write_text(final.name)
+    os.replace(pointer_tmp, folder / "latest")
+    # Keep the newest few.
+    old = sorted(p for p in folder.glob(f"{CHECKPOINT_PREFIX}*") if p != final)
+    for stale in old[: max(0, len(old) - (config.keep_checkpoints - 1))]:
+        shutil.rmtree(stale, ignore_errors=True)
+    return final
+
+
+def _load_checkpoint(path: Path, model, optimizer, scheduler, ema) -> tuple[int, list]:
+    state = json.loads((path / "state.json").read_text())
+    weights = load_file(path / "model.safetensors")
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in weights.items()}
+    if expected != found:
+        differ = sorted(k for k in expected.keys() & found.keys() if expected[k] != found[k])
+        raise ValueError(
+            f"checkpoint {path} does not fit this model: missing {sorted(expected.keys() - found.keys())[:3]}, "
+            f"unexpected {sorted(found.keys() - expected.keys())[:3]}, other shapes {differ[:3]}. "
+            f"Resume only the run that wrote it, or use a fresh checkpoint folder.")
+    model.load_state_dict(weights)
+    extra = torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True)
+    optimizer.load_state_dict(extra["optimizer"])
+    scheduler.load_state_dict(extra["scheduler"])
+    if ema is not None:
+        if not (path / "ema.safetensors").exists():
+            raise ValueError(f"checkpoint {path} has no EMA weights but this run uses EMA")
+        shadows = load_file(path / "ema.safetensors")
+        ema.load_state_dict({**state["ema"], "shadow_params": [shadows[k] for k in sorted(shadows)]})
+    return int(state["step"]), list(state["history"])
+
+
+def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, Any], torch.Tensor],
+          batches: Callable[[int], Any], config: TrainConfig, checkpoint_dir: str | Path | None = None,
+          resume: bool = True) -> TrainResult:
+    """Train ``model`` for ``config.steps`` optimizer steps; see the module docstring.
+
+    Args:
+        model: the module to train (a diffusers ModelMixin or any nn.Module).
+        loss_fn: ``(model, batch) → scalar loss``. Called under mixed precision.
+        batches: ``step → batch`` for this process (see :func:`toy_batches` for the pattern);
+            tensors are moved to the training device here.
+        checkpoint_dir: where checkpoints go; with ``resume``, the newest one is loaded first.
+    """
+    from accelerate import Accelerator
+    from diffusers.optimization import get_scheduler
+    from diffusers.training_utils import EMAModel
+    from tqdm.auto import tqdm
+
+    accelerator = Accelerator(mixed_precision=_resolve_precision(config.mixed_precision))
+    torch.manual_seed(config.seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    scheduler = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=config.warmup_steps)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    raw_model = accelerator.unwrap_model(model)
+    ema = None
+    if config.ema_decay is not None:
+        # Warm-up makes the EMA useful in short runs too: its decay grows towards ema_decay.
+        ema = EMAModel(raw_model.parameters(), decay=config.ema_decay, use_ema_warmup=True, power=2 / 3)
+        ema.to(accelerator.device)
+
+    start, history = 0, []
+    folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    if folder is not None and resume and (found := latest_checkpoint(folder)) is not None:
+        start, history = _load_checkpoint(found, raw_model, optimizer, scheduler, ema)
+        if ema is not None:
+            ema.to(accelerator.device)
+    resumed_from = start
+
+    began = time.time()
+    model.train()
+    bar = tqdm(total=config.steps, initial=start, desc=config.description,
+               disable=not (config.progress and accelerator.is_local_main_process), dynamic_ncols=True)
+    last_saved = latest_checkpoint(folder) if folder is not None else None
+    for step in range(start, config.steps):
+        torch.manual_seed(step_seed(config.seed, step, accelerator.process_index))
+        batch = _to_device(batches(step), accelerator.device)
+        with accelerator.autocast():
+            loss = loss_fn(model, batch)
+        if not torch.isfinite(loss.detach()):
+            bar.close()
+            where = f"the last good checkpoint is {last_saved}" if last_saved else "no checkpoint was saved yet"
+            raise FloatingPointError(f"{config.description}: loss became {loss.item()} at step {step + 1}; "
+                                     f"stopping ({where}). Try a lower learning_rate or mixed_precision='no'.")
+        optimizer.zero_grad(set_to_none=True)
+        accelerator.backward(loss)
+        if config.grad_clip is not None:
+            accelerator.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        if ema is not None:
+            ema.step(raw_model.parameters())
+
+        done = step + 1
+        if done % config.log_every == 0 or done == config.steps or done == 1:
+            value = accelerator.reduce(loss.detach().float(), reduction="mean").item()
+            history.append({"step": done, "loss": value, "lr": scheduler.get_last_lr()[0],
+                            "seconds": round(time.time() - began, 3)})
+            bar.set_postfix(loss=f"{value:.4f}")
+        bar.update(1)
+        at_checkpoint = config.checkpoint_every and done % config.checkpoint_every == 0
+        if folder is not None and accelerator.is_main_process and (at_checkpoint or done == config.steps):
+            last_saved = _save_checkpoint(folder, done, raw_model, optimizer, scheduler, ema, history, config)
+        if folder is not None and (at_checkpoint or done == config.steps):
+            accelerator.wait_for_everyone()
+    bar.close()
+    model.eval()
+
+    ema_model = None
+    if ema is not None:
+        ema_model = copy.deepcopy(raw_model)
+        ema.copy_to(ema_model.parameters())
+        ema_model.eval()
+    return TrainResult(model=raw_model, ema_model=ema_model, history=history, resumed_from=resumed_from,
+                       seconds=round(time.time() - began, 2), checkpoint=last_saved)
+
+
+def _to_device(batch: Any, device: torch.device) -> Any:
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, dict):
+        return {k: _to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_to_device(v, device) for v in batch)
+    return batch
+
+
+def toy_batches(dataset, batch_size: int, seed: int = 0, key: str = "video", rank: int = 0,
+                world_size: int = 1) -> Callable[[int], torch.Tensor]:
+    """``step → (batch_size / world_size, …)`` tensors drawn from ``dataset``, a pure function of (seed, step).
+
+    Every process draws the same global batch indices and keeps its own slice, so N processes
+    see exactly the batch one process would.
+    """
+    if batch_size % world_size:
+        raise ValueError(f"batch_size {batch_size} must be divisible by the number of processes {world_size}")
+    share = batch_size // world_size
+
+    def batch(step: int) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(step_seed(seed, step))
+        indices = torch.randint(len(dataset), (batch_size,), generator=generator)[rank * share:(rank + 1) * share]
+        return torch.stack([dataset[int(i)][key] for i in indices])
+
+    return batch
+

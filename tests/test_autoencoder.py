@@ -1,0 +1,108 @@
+"""The CMD autoencoder: shapes, the convexity of x̄, position information, round trips, learning."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from cmdkit.config import PRESETS
+from cmdkit.models import CMDAutoencoder, content_frame
+
+
+def _randomised(model: CMDAutoencoder) -> CMDAutoencoder:
+    """Untrained heads are zero (x̄ = mean, output = x̄); give them weights so every path is exercised."""
+    torch.manual_seed(0)
+    for head in (model.importance_head, model.output_head):
+        torch.nn.init.normal_(head.weight, std=0.5)
+    return model.eval()
+
+
+@pytest.mark.parametrize("channels, frames, height, width, patch", [
+    (3, 8, 32, 32, 4),     # pixels, square
+    (3, 5, 32, 64, 4),     # non-square, L ≠ 16
+    (4, 16, 32, 64, 2),    # SD-VAE latents at the paper's aspect (512×1024 → 64×128, halved)
+    (32, 3, 8, 16, 2),     # TAEF2 latents
+])
+def test_shapes(channels, frames, height, width, patch):
+    model = CMDAutoencoder(in_channels=channels, width=32, depth=1, heads=2, patch_size=patch, motion_channels=8)
+    video = torch.randn(2, channels, frames, height, width)
+    enc = model.encode(video)
+    grid_h, grid_w = height // patch, width // patch
+    assert enc.content_frame.shape == (2, channels, height, width)
+    assert enc.motion_latent.shape == (2, 8, frames, grid_h + grid_w)
+    assert enc.weights.shape == video.shape
+    assert model.decode(enc.content_frame, enc.motion_latent).shape == video.shape
+    assert model(video).sample.shape == video.shape
+
+
+def test_content_frame_is_a_convex_combination_of_the_frames():
+    model = _randomised(CMDAutoencoder(width=32, depth=1, heads=2))
+    video = torch.rand(3, 3, 6, 16, 24) * 2 - 1
+    with torch.no_grad():
+        enc = model.encode(video)
+    assert torch.allclose(enc.weights.sum(dim=2), torch.ones(3, 3, 16, 24), atol=1e-5)
+    assert (enc.weights >= 0).all()
+    low, high = video.amin(dim=2), video.amax(dim=2)
+    assert ((enc.content_frame >= low - 1e-5) & (enc.content_frame <= high + 1e-5)).all()
+    # The weights are not uniform once the head has weights: x̄ is not simply the mean.
+    assert (enc.content_frame - video.mean(dim=2)).abs().max() > 1e-2
+
+
+def test_content_frame_function_matches_its_equation():
+    video, logits = torch.randn(1, 2, 4, 3, 3), torch.randn(1, 2, 4, 3, 3)
+    frame, weights = content_frame(video, logits)
+    expected = (torch.exp(logits) / torch.exp(logits).sum(2, keepdim=True) * video).sum(2)
+    assert torch.allclose(frame, expected, atol=1e-6)
+    assert torch.allclose(weights.sum(2), torch.ones(1, 2, 3, 3))
+
+
+def test_motion_latent_is_bounded():
+    model = _randomised(CMDAutoencoder(width=32, depth=1, heads=2))
+    with torch.no_grad():
+        z = model.encode(torch.randn(2, 3, 4, 16, 16) * 5).motion_latent
+    assert z.abs().max() <= 1
+
+
+def test_frame_order_is_visible_to_the_model():
+    """Without position information, attention is permutation-equivariant and
+    recon(shuffle(x)) == shuffle(recon(x)) exactly. Ours must differ."""
+    model = _randomised(CMDAutoencoder(width=32, depth=1, heads=2))
+    video = torch.randn(1, 3, 6, 16, 16)
+    order = torch.tensor([3, 0, 5, 1, 4, 2])
+    with torch.no_grad():
+        shuffled_then_recon = model(video[:, :, order]).sample
+        recon_then_shuffled = model(video).sample[:, :, order]
+    assert (shuffled_then_recon - recon_then_shuffled).abs().max() > 1e-2
+
+
+def test_save_and_load_give_identical_outputs(tmp_path):
+    model = _randomised(CMDAutoencoder(width=32, depth=1, heads=2, patch_size=2, motion_channels=4))
+    model.save_pretrained(tmp_path / "ae")
+    assert (tmp_path / "ae" / "diffusion_pytorch_model.safetensors").exists()
+    loaded = CMDAutoencoder.from_pretrained(tmp_path / "ae").eval()
+    assert loaded.config.motion_channels == 4 and loaded.config.patch_size == 2
+    video = torch.randn(2, 3, 4, 8, 12)
+    with torch.no_grad():
+        assert torch.equal(model(video).sample, loaded(video).sample)
+
+
+def test_bad_inputs_get_clear_errors():
+    model = CMDAutoencoder(width=32, depth=1, heads=2, patch_size=4)
+    with pytest.raises(ValueError, match=r"frame size 30×32 is not divisible by the autoencoder's patch size 4"):
+        model.encode(torch.randn(1, 3, 4, 30, 32))
+    with pytest.raises(ValueError, match=r"video has 4 channels; this autoencoder takes 3"):
+        model.encode(torch.randn(1, 4, 4, 32, 32))
+    with pytest.raises(ValueError, match=r"video must have shape \(B, C, L, H, W\)"):
+        model.encode(torch.randn(3, 4, 32, 32))
+    with pytest.raises(ValueError, match=r"motion_latent must have shape \(1, 8, L, 16\)"):
+        model.decode(torch.randn(1, 3, 32, 32), torch.randn(1, 8, 4, 12))
+
+
+def test_preset_sizes():
+    paper = PRESETS["paper"]
+    with torch.device("meta"):
+        model = CMDAutoencoder.from_preset(paper)
+    assert model.config.in_channels == 4 and model.config.width == 384 and model.config.patch_size == 2
+    assert len(model.encoder.blocks) == len(model.decoder.blocks) == 12
+    # 16 frames of 512×1024 → SD latents 64×128 → a 32×64 grid: z is (8, 16, 96).
+    video = torch.empty(1, 4, 16, 64, 128, device="meta")
+    assert model.encode(video).motion_latent.shape == (1, 8, 16, 32 + 64)
