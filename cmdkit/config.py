@@ -61,8 +61,9 @@ class Preset:
     description: str
     data: DataConfig
     autoencoder: AutoencoderSize
-    # Training budgets, in optimizer steps, per stage. Later stages add their own keys.
+    # Training budgets (optimizer steps) and learning rates, per stage. Later stages add keys.
     steps: Mapping[str, int] = field(default_factory=dict)
+    learning_rates: Mapping[str, float] = field(default_factory=dict)
     batch_size: int = 8
 
     @property
@@ -83,6 +84,7 @@ PRESETS: dict[str, Preset] = {
         data=DataConfig(num_frames=8, height=32, width=32),
         autoencoder=AutoencoderSize(width=64, depth=2, heads=4, patch_size=4),
         steps={"autoencoder": 300},
+        learning_rates={"autoencoder": 2e-3},
         batch_size=8,
     ),
     "classroom": Preset(
@@ -91,6 +93,7 @@ PRESETS: dict[str, Preset] = {
         data=DataConfig(num_frames=16, height=64, width=64),
         autoencoder=AutoencoderSize(width=256, depth=6, heads=8, patch_size=4),
         steps={"autoencoder": 20_000},
+        learning_rates={"autoencoder": 3e-4},
         batch_size=32,
     ),
     "paper": Preset(
@@ -99,6 +102,7 @@ PRESETS: dict[str, Preset] = {
         data=DataConfig(num_frames=16, height=512, width=1024, space="latent"),
         autoencoder=AutoencoderSize(width=384, depth=12, heads=6, patch_size=2),
         steps={"autoencoder": 400_000},
+        learning_rates={"autoencoder": 1e-4},
         batch_size=32,
     ),
 }
@@ -173,6 +177,10 @@ PARAM_RULES: dict[str, _Rule] = {
 }
 
 
+# Parameters whose default depends on the notebook's stage: None passes through.
+_STAGE_DEFAULTS = {"train_steps", "learning_rate"}
+
+
 def _check_path(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{name} must be a non-empty path string; got {value!r}")
@@ -183,7 +191,9 @@ def validate_params(preset: Any, **params: Any) -> tuple[Preset, dict[str, Any]]
     """Check a notebook's parameters against the preset; return ``(preset, cleaned)``.
 
     ``None`` means "the preset's default" for ``num_frames``, ``height``, ``width`` and
-    ``batch_size``. ``height``/``width`` must be multiples of the preset's patch size.
+    ``batch_size``; for ``train_steps`` and ``learning_rate`` it stays ``None`` and the
+    notebook takes its stage's value from the preset (``preset.steps[stage]``).
+    ``height``/``width`` must be multiples of the preset's patch size.
     An unknown parameter name is an error, listing the known ones.
     """
     chosen = get_preset(preset)
@@ -197,7 +207,9 @@ def validate_params(preset: Any, **params: Any) -> tuple[Preset, dict[str, Any]]
     for name, value in params.items():
         if value is None and name in defaults:
             value = defaults[name]
-        if name in ("height", "width"):
+        if value is None and name in _STAGE_DEFAULTS:
+            cleaned[name] = None
+        elif name in ("height", "width"):
             cleaned[name] = value  # checked together below
         elif name in PARAM_RULES:
             cleaned[name] = PARAM_RULES[name](name, value)

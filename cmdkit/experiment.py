@@ -67,11 +67,10 @@ class Experiment:
         """The folder shared by every notebook of one run (stages read each other's outputs here)."""
         return self.out.parent
 
-    def record(self, **figures: Any) -> dict[str, Any]:
+    def record(self, **figures: Any) -> None:
         """Add measured figures (numbers, short strings, small lists) to ``metrics.json``."""
         self.metrics.update(figures)
         self.save()
-        return figures
 
     def save(self) -> Path:
         path = self.out / METRICS_FILE

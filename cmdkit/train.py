@@ -72,7 +72,8 @@ class TrainResult:
     ema_model: torch.nn.Module | None  # a copy holding the EMA weights, if EMA was on
     history: list[dict[str, float]] = field(default_factory=list)  # one entry per logged step
     resumed_from: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # training wall time, summed over every session of this run
+
     checkpoint: Path | None = None
 
     @property
@@ -109,7 +110,8 @@ def _resolve_precision(choice: str) -> str:
     return "no"
 
 
-def _save_checkpoint(folder: Path, step: int, model, optimizer, scheduler, ema, history, config) -> Path:
+def _save_checkpoint(folder: Path, step: int, model, optimizer, scheduler, ema, history, config,
+                     seconds: float) -> Path:
     """Write ``folder/step-NNNNNN`` whole under a temporary name, rename it, then move ``latest``."""
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"{CHECKPOINT_PREFIX}{step:06d}"
@@ -125,7 +127,8 @@ def _save_checkpoint(folder: Path, step: int, model, optimizer, scheduler, ema, 
     torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, tmp / "optimizer.pt")
     ema_scalars = {k: v for k, v in ema.state_dict().items() if k != "shadow_params"} if ema is not None else None
     (tmp / "state.json").write_text(json.dumps(
-        {"step": step, "history": history, "ema": ema_scalars, "config": asdict(config)}, indent=1))
+        {"step": step, "seconds": seconds, "history": history, "ema": ema_scalars, "config": asdict(config)},
+        indent=1))
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
@@ -139,7 +142,7 @@ def _save_checkpoint(folder: Path, step: int, model, optimizer, scheduler, ema, 
     return final
 
 
-def _load_checkpoint(path: Path, model, optimizer, scheduler, ema) -> tuple[int, list]:
+def _load_checkpoint(path: Path, model, optimizer, scheduler, ema) -> tuple[int, list, float]:
     state = json.loads((path / "state.json").read_text())
     weights = load_file(path / "model.safetensors")
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
@@ -159,7 +162,7 @@ def _load_checkpoint(path: Path, model, optimizer, scheduler, ema) -> tuple[int,
             raise ValueError(f"checkpoint {path} has no EMA weights but this run uses EMA")
         shadows = load_file(path / "ema.safetensors")
         ema.load_state_dict({**state["ema"], "shadow_params": [shadows[k] for k in sorted(shadows)]})
-    return int(state["step"]), list(state["history"])
+    return int(state["step"]), list(state["history"]), float(state.get("seconds", 0.0))
 
 
 def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, Any], torch.Tensor],
@@ -191,15 +194,16 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, Any], torc
         ema = EMAModel(raw_model.parameters(), decay=config.ema_decay, use_ema_warmup=True, power=2 / 3)
         ema.to(accelerator.device)
 
-    start, history = 0, []
+    start, history, earlier_seconds = 0, [], 0.0
     folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
     if folder is not None and resume and (found := latest_checkpoint(folder)) is not None:
-        start, history = _load_checkpoint(found, raw_model, optimizer, scheduler, ema)
+        start, history, earlier_seconds = _load_checkpoint(found, raw_model, optimizer, scheduler, ema)
         if ema is not None:
             ema.to(accelerator.device)
     resumed_from = start
 
-    began = time.time()
+    began = time.time() - earlier_seconds  # time counts across interruptions
+    elapsed = earlier_seconds
     model.train()
     bar = tqdm(total=config.steps, initial=start, desc=config.description,
                disable=not (config.progress and accelerator.is_local_main_process), dynamic_ncols=True)
@@ -230,9 +234,11 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, Any], torc
                             "seconds": round(time.time() - began, 3)})
             bar.set_postfix(loss=f"{value:.4f}")
         bar.update(1)
+        elapsed = time.time() - began
         at_checkpoint = config.checkpoint_every and done % config.checkpoint_every == 0
         if folder is not None and accelerator.is_main_process and (at_checkpoint or done == config.steps):
-            last_saved = _save_checkpoint(folder, done, raw_model, optimizer, scheduler, ema, history, config)
+            last_saved = _save_checkpoint(folder, done, raw_model, optimizer, scheduler, ema, history, config,
+                                          seconds=elapsed)
         if folder is not None and (at_checkpoint or done == config.steps):
             accelerator.wait_for_everyone()
     bar.close()
@@ -244,7 +250,7 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, Any], torc
         ema.copy_to(ema_model.parameters())
         ema_model.eval()
     return TrainResult(model=raw_model, ema_model=ema_model, history=history, resumed_from=resumed_from,
-                       seconds=round(time.time() - began, 2), checkpoint=last_saved)
+                       seconds=round(elapsed, 2), checkpoint=last_saved)
 
 
 def _to_device(batch: Any, device: torch.device) -> Any:

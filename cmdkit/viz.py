@@ -196,3 +196,81 @@ def plot_time_mean(videos, titles: Sequence[str] | None = None, cell_inches: flo
             axes[row, 0].set_ylabel(titles[row], fontsize=7, rotation=0, ha="right", va="center", wrap=True)
     fig.tight_layout()
     return fig
+
+
+def show_code(obj) -> None:
+    """Display the source of a kit function or class in a notebook, highlighted."""
+    import inspect
+
+    from IPython.display import Code, display
+
+    display(Code(inspect.getsource(obj), language="python"))
+
+
+def plot_losses(curves: dict, ylabel: str = "loss", log: bool = True, title: str | None = None):
+    """Training curves: ``{"name": history}`` where history is a list of ``{"step", "loss"}``."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    for name, history in curves.items():
+        ax.plot([h["step"] for h in history], [h["loss"] for h in history], label=name)
+    ax.set(xlabel="optimizer step", ylabel=ylabel, title=title)
+    if log:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_importance(video: torch.Tensor, weights: torch.Tensor, content: torch.Tensor, cell_inches: float = 1.2):
+    """How x̄ is made: frames (top), their importance weights w_l (middle, averaged over channels,
+    0 = black, the largest weight = white), and x̄ beside the plain mean (right).
+
+    Args: video (C, L, H, W) in [-1, 1]; weights (C, L, H, W); content (C, H, W).
+    """
+    import matplotlib.pyplot as plt
+
+    num_frames = video.shape[1]
+    fig, axes = plt.subplots(2, num_frames + 2, squeeze=False,
+                             figsize=(cell_inches * (num_frames + 2), cell_inches * 2 + 0.4))
+    frames = to_uint8(video)
+    heat = weights.float().mean(dim=0).cpu()  # (L, H, W)
+    for l in range(num_frames):
+        axes[0, l].imshow(frames[l], interpolation="nearest")
+        axes[0, l].set_title(f"x_{l}", fontsize=8)
+        image = axes[1, l].imshow(heat[l], cmap="magma", vmin=0, vmax=float(heat.max()), interpolation="nearest")
+        axes[1, l].set_title(f"w_{l}", fontsize=8)
+    axes[0, num_frames].imshow(to_uint8(content.unsqueeze(1))[0], interpolation="nearest")
+    axes[0, num_frames].set_title("content x̄", fontsize=8)
+    axes[0, num_frames + 1].imshow(to_uint8(video.mean(dim=1, keepdim=True))[0], interpolation="nearest")
+    axes[0, num_frames + 1].set_title("plain mean", fontsize=8)
+    for ax in axes.flat:
+        ax.set_xticks([]), ax.set_yticks([])
+    for ax in axes[1, num_frames:]:
+        ax.axis("off")
+    fig.colorbar(image, ax=axes[1, num_frames:].tolist(), fraction=0.4, label="importance")
+    return fig
+
+
+def plot_motion_latent(motion: torch.Tensor, grid_height: int, channels: int = 4, cell_inches: float = 1.6):
+    """The motion latent z (D, L, H'+W') as images over time, one column per channel:
+    z_rows (L × H': one value per frame row) above z_cols (L × W': one per frame column).
+    Time runs downwards; a moving object draws a diagonal streak."""
+    import matplotlib.pyplot as plt
+
+    channels = min(channels, motion.shape[0])
+    fig, axes = plt.subplots(2, channels, squeeze=False, layout="constrained",
+                             figsize=(cell_inches * channels + 0.8, 2 * cell_inches + 0.6))
+    z = motion.float().cpu()
+    for k in range(channels):
+        for row, (part, name) in enumerate([(z[k, :, :grid_height], "rows"), (z[k, :, grid_height:], "cols")]):
+            ax = axes[row, k]
+            image = ax.imshow(part, cmap="coolwarm", vmin=-1, vmax=1, aspect="auto", interpolation="nearest")
+            ax.set_title(f"z_{name}[{k}]", fontsize=8)
+            ax.set_xlabel("row i" if name == "rows" else "column j", fontsize=7)
+            if k == 0:
+                ax.set_ylabel("frame l", fontsize=7)
+            ax.tick_params(labelsize=6)
+    fig.colorbar(image, ax=axes.ravel().tolist(), fraction=0.03)
+    return fig

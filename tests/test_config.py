@@ -51,3 +51,9 @@ def test_defaults_come_from_the_preset_and_non_square_is_fine():
     assert params == {"num_frames": 8, "height": 32, "width": 32, "train_steps": 10}
     _, params = validate_params("classroom", height=32, width=64)
     assert (params["height"], params["width"]) == (32, 64)
+
+
+def test_stage_defaults_pass_through_as_none():
+    preset, params = validate_params("smoke", train_steps=None, learning_rate=None)
+    assert params == {"train_steps": None, "learning_rate": None}
+    assert preset.steps["autoencoder"] > 0 and preset.learning_rates["autoencoder"] > 0

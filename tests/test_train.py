@@ -4,43 +4,13 @@ import json
 
 import pytest
 import torch
-import torch.nn.functional as F
 
+from regression_task import Regression, batches, config, loss, make_model
 from cmdkit.train import TrainConfig, latest_checkpoint, toy_batches, train
 
 
-class Regression(torch.utils.data.Dataset):
-    """y = A x + noise: a problem a small MLP learns in a few dozen steps."""
-
-    def __init__(self, n=256):
-        g = torch.Generator().manual_seed(0)
-        self.x = torch.randn(n, 6, generator=g)
-        self.y = self.x @ torch.randn(6, 3, generator=g)
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitem__(self, i):
-        return {"xy": torch.cat([self.x[i], self.y[i]])}
-
-
-def _model():
-    torch.manual_seed(1)
-    return torch.nn.Sequential(torch.nn.Linear(6, 32), torch.nn.GELU(), torch.nn.Linear(32, 3))
-
-
-def _loss(model, batch):
-    # Dropout-like randomness inside the step, to check that resume reproduces it too.
-    noise = 0.01 * torch.randn_like(batch[:, :6])
-    return F.mse_loss(model(batch[:, :6] + noise), batch[:, 6:])
-
-
-def _config(steps, **kw):
-    return TrainConfig(steps=steps, learning_rate=1e-2, log_every=5, progress=False, **kw)
-
-
-def test_loss_falls_and_history_is_recorded():
-    result = train(_model(), _loss, toy_batches(Regression(), 16, key="xy"), _config(60))
+def testloss_falls_and_history_is_recorded():
+    result = train(make_model(), loss, batches(), config(60))
     assert result.losses[-1] < 0.2 * result.losses[0]
     assert result.steps[0] == 1 and result.steps[-1] == 60
     assert result.ema_model is not None
@@ -48,12 +18,12 @@ def test_loss_falls_and_history_is_recorded():
 
 
 def test_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
-    data = toy_batches(Regression(), 16, key="xy")
-    straight = train(_model(), _loss, data, _config(30))
-    first = train(_model(), _loss, data, _config(15, checkpoint_every=15), checkpoint_dir=tmp_path)
+    data = batches()
+    straight = train(make_model(), loss, data, config(30))
+    first = train(make_model(), loss, data, config(15, checkpoint_every=15), checkpoint_dir=tmp_path)
     assert first.checkpoint == tmp_path / "step-000015"
     # A new process would start from a fresh model: resume replaces its weights.
-    resumed = train(_model(), _loss, data, _config(30, checkpoint_every=15), checkpoint_dir=tmp_path)
+    resumed = train(make_model(), loss, data, config(30, checkpoint_every=15), checkpoint_dir=tmp_path)
     assert resumed.resumed_from == 15
     for a, b in zip(straight.model.parameters(), resumed.model.parameters()):
         assert torch.allclose(a, b, atol=1e-6)
@@ -63,8 +33,8 @@ def test_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
 
 
 def test_checkpoints_are_complete_and_pruned(tmp_path):
-    train(_model(), _loss, toy_batches(Regression(), 16, key="xy"),
-          _config(40, checkpoint_every=10, keep_checkpoints=2), checkpoint_dir=tmp_path)
+    train(make_model(), loss, batches(),
+          config(40, checkpoint_every=10, keep_checkpoints=2), checkpoint_dir=tmp_path)
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["latest", "step-000030", "step-000040"]  # no temporary folders left behind
     assert (tmp_path / "latest").read_text() == "step-000040"
@@ -75,13 +45,13 @@ def test_checkpoints_are_complete_and_pruned(tmp_path):
 
 
 def test_a_half_written_checkpoint_is_never_used(tmp_path):
-    data = toy_batches(Regression(), 16, key="xy")
-    train(_model(), _loss, data, _config(10, checkpoint_every=10), checkpoint_dir=tmp_path)
+    data = batches()
+    train(make_model(), loss, data, config(10, checkpoint_every=10), checkpoint_dir=tmp_path)
     # A run killed mid-save leaves only a temporary folder: it must be ignored.
     (tmp_path / ".tmp-step-000020-999").mkdir()
     (tmp_path / ".tmp-step-000020-999" / "model.safetensors").write_bytes(b"partial")
     assert latest_checkpoint(tmp_path) == tmp_path / "step-000010"
-    resumed = train(_model(), _loss, data, _config(12), checkpoint_dir=tmp_path)
+    resumed = train(make_model(), loss, data, config(12), checkpoint_dir=tmp_path)
     assert resumed.resumed_from == 10
 
 
@@ -90,27 +60,34 @@ def test_nan_loss_stops_with_a_clear_message(tmp_path):
 
     def exploding(model, batch):  # fine for six steps, NaN from the seventh
         calls.append(1)
-        loss = _loss(model, batch)
-        return loss * float("nan") if len(calls) >= 7 else loss
+        value = loss(model, batch)
+        return value * float("nan") if len(calls) >= 7 else value
 
     with pytest.raises(FloatingPointError, match=r"loss became nan at step 7; .*step-000005"):
-        train(_model(), exploding, toy_batches(Regression(), 16, key="xy"),
-              _config(20, checkpoint_every=5), checkpoint_dir=tmp_path)
+        train(make_model(), exploding, batches(),
+              config(20, checkpoint_every=5), checkpoint_dir=tmp_path)
     assert latest_checkpoint(tmp_path) == tmp_path / "step-000005"
 
 
 def test_a_checkpoint_of_another_model_is_refused(tmp_path):
-    data = toy_batches(Regression(), 16, key="xy")
-    train(_model(), _loss, data, _config(5), checkpoint_dir=tmp_path)
+    data = batches()
+    train(make_model(), loss, data, config(5), checkpoint_dir=tmp_path)
     other = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.GELU(), torch.nn.Linear(8, 3))
     with pytest.raises(ValueError, match="does not fit this model"):
-        train(other, _loss, data, _config(10), checkpoint_dir=tmp_path)
+        train(other, loss, data, config(10), checkpoint_dir=tmp_path)
 
 
-def test_bad_config():
+def test_badconfig():
     with pytest.raises(ValueError, match="steps must be >= 0"):
         TrainConfig(steps=-1)
     with pytest.raises(ValueError, match="ema_decay"):
         TrainConfig(steps=1, ema_decay=1.5)
     with pytest.raises(ValueError, match="divisible by the number of processes"):
         toy_batches(Regression(), 10, world_size=3)
+
+
+def test_training_time_accumulates_across_resumes(tmp_path):
+    data = batches()
+    first = train(make_model(), loss, data, config(10), checkpoint_dir=tmp_path)
+    again = train(make_model(), loss, data, config(10), checkpoint_dir=tmp_path)  # nothing left to do
+    assert again.resumed_from == 10 and again.seconds >= first.seconds > 0

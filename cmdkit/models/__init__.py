@@ -1,5 +1,7 @@
-"""The kit's models: the CMD autoencoder (more stages to come)."""
+"""The kit's models: the CMD autoencoder and the image autoencoder for latent mode (more stages to come)."""
 
 from .autoencoder import CMDAutoencoder, CMDAutoencoderOutput, CMDEncoding, content_frame
+from .vae import TinyAutoencoder, WeightsNotFoundError
 
-__all__ = ["CMDAutoencoder", "CMDAutoencoderOutput", "CMDEncoding", "content_frame"]
+__all__ = ["CMDAutoencoder", "CMDAutoencoderOutput", "CMDEncoding", "content_frame", "TinyAutoencoder",
+           "WeightsNotFoundError"]
