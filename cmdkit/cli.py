@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 import time
 from pathlib import Path
@@ -26,8 +27,8 @@ def _run_notebooks(args: argparse.Namespace) -> int:
     if varied:
         table = sweep(out, varied, {**base, **single}, only=args.only)
         print(f"results table: {table}")
-        failed = sum(1 for line in table.read_text().splitlines()[1:] if ",failed," in line)
-        return 1 if failed else 0
+        with open(table, newline="") as handle:
+            return 1 if any(row["status"] != "ok" for row in csv.DictReader(handle)) else 0
     results = run_series(out, {**base, **single}, only=args.only, log_output=args.verbose)
     print(f"executed notebooks and outputs: {out}")
     return 0 if all(r.status == "ok" for r in results) else 1

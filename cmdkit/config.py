@@ -83,8 +83,8 @@ PRESETS: dict[str, Preset] = {
         description="CPU in minutes (CI, laptops)",
         data=DataConfig(num_frames=8, height=32, width=32),
         autoencoder=AutoencoderSize(width=64, depth=2, heads=4, patch_size=4),
-        steps={"autoencoder": 300},
-        learning_rates={"autoencoder": 2e-3},
+        steps={"autoencoder": 300, "image_prior": 400, "content": 300},
+        learning_rates={"autoencoder": 2e-3, "image_prior": 1e-3, "content": 5e-4},
         batch_size=8,
     ),
     "classroom": Preset(
@@ -92,8 +92,8 @@ PRESETS: dict[str, Preset] = {
         description="one GPU, under an hour per stage",
         data=DataConfig(num_frames=16, height=64, width=64),
         autoencoder=AutoencoderSize(width=256, depth=6, heads=8, patch_size=4),
-        steps={"autoencoder": 20_000},
-        learning_rates={"autoencoder": 3e-4},
+        steps={"autoencoder": 20_000, "image_prior": 20_000, "content": 10_000},
+        learning_rates={"autoencoder": 3e-4, "image_prior": 2e-4, "content": 1e-4},
         batch_size=32,
     ),
     "paper": Preset(
@@ -101,8 +101,8 @@ PRESETS: dict[str, Preset] = {
         description="published sizes: 16×512×1024 in SD latent space",
         data=DataConfig(num_frames=16, height=512, width=1024, space="latent"),
         autoencoder=AutoencoderSize(width=384, depth=12, heads=6, patch_size=2),
-        steps={"autoencoder": 400_000},
-        learning_rates={"autoencoder": 1e-4},
+        steps={"autoencoder": 400_000, "content": 100_000},
+        learning_rates={"autoencoder": 1e-4, "content": 1e-5},
         batch_size=32,
     ),
 }
@@ -173,6 +173,11 @@ PARAM_RULES: dict[str, _Rule] = {
     "batch_size": lambda n, v: check_int(n, v, minimum=1),
     "learning_rate": lambda n, v: check_float(n, v, minimum=1e-8, maximum=1.0),
     "fps": lambda n, v: check_int(n, v, minimum=1, maximum=120),
+    "num_images": lambda n, v: check_int(n, v, minimum=1, maximum=1_000_000),
+    "smoothness": lambda n, v: check_float(n, v, minimum=0.0, maximum=10.0),
+    "sampling_steps": lambda n, v: check_int(n, v, minimum=1, maximum=1000),
+    "guidance_scale": lambda n, v: check_float(n, v, minimum=1.0, maximum=50.0),
+    "pretrained_model_path": lambda n, v: v if v is None else _check_path(n, v),
     "run_dir": lambda n, v: _check_path(n, v),
 }
 

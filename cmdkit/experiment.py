@@ -87,6 +87,17 @@ class Experiment:
         """A file in this notebook's output folder."""
         return self.out / name
 
+    def stage_output(self, notebook: str, name: str) -> Path:
+        """What an earlier notebook of this run saved (``run_dir/<notebook>/<name>``), or a clear
+        error saying which notebook to run first."""
+        path = self.run_dir / notebook / name
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{path} not found: notebook {notebook} has not been run in {self.run_dir}. Run it first "
+                f"(`cmdkit run-notebooks --only {notebook[:2]} --out {self.run_dir}`) or point run_dir at a "
+                f"run that has it.")
+        return path
+
 
 def start(notebook: str, preset: str, run_dir: str, seed: int = 0, **params: Any) -> Experiment:
     """Validate a notebook's parameters, seed all RNGs and create its output folder."""

@@ -39,8 +39,11 @@ def list_notebooks(only: Sequence[str] | None = None, folder: Path = NOTEBOOK_DI
     if not notebooks:
         raise FileNotFoundError(f"no notebooks named NN_*.ipynb in {folder}")
     if only:
-        chosen = [p for p in notebooks if any(p.stem == o or p.stem.startswith(f"{o}_") or p.name == o for o in only)]
-        unknown = [o for o in only if not any(p.stem == o or p.stem.startswith(f"{o}_") or p.name == o for p in notebooks)]
+        def matches(path: Path, name: str) -> bool:
+            return path.stem == name or path.stem.startswith(f"{name}_") or path.name == name
+
+        chosen = [p for p in notebooks if any(matches(p, o) for o in only)]
+        unknown = [o for o in only if not any(matches(p, o) for p in notebooks)]
         if unknown:
             raise ValueError(f"no notebook matches {', '.join(unknown)}; notebooks: {', '.join(p.stem for p in notebooks)}")
         notebooks = chosen

@@ -274,3 +274,32 @@ def plot_motion_latent(motion: torch.Tensor, grid_height: int, channels: int = 4
             ax.tick_params(labelsize=6)
     fig.colorbar(image, ax=axes.ravel().tolist(), fraction=0.03)
     return fig
+
+
+def plot_image_grid(rows: Sequence[torch.Tensor], row_titles: Sequence[str] | None = None,
+                    col_titles: Sequence[str] | None = None, wrap: int = 22, cell_inches: float = 1.25):
+    """Rows of images, each row a batch (B, 3, H, W) in [-1, 1]; column titles are wrapped to
+    ``wrap`` characters so long captions stay readable."""
+    import textwrap
+
+    import matplotlib.pyplot as plt
+
+    columns = max(len(r) for r in rows)
+    title_lines = max((len(textwrap.wrap(t, wrap)) for t in col_titles), default=0) if col_titles else 0
+    fig, axes = plt.subplots(len(rows), columns, squeeze=False,
+                             figsize=(cell_inches * columns + 0.6, cell_inches * len(rows) + 0.14 * title_lines))
+    for r, images in enumerate(rows):
+        pictures = to_uint8(images.permute(1, 0, 2, 3))  # (B, H, W, 3)
+        for c in range(columns):
+            ax = axes[r, c]
+            ax.set_xticks([]), ax.set_yticks([])
+            if c < len(pictures):
+                ax.imshow(pictures[c], interpolation="nearest")
+            else:
+                ax.axis("off")
+            if r == 0 and col_titles is not None and c < len(col_titles):
+                ax.set_title("\n".join(textwrap.wrap(col_titles[c], wrap)), fontsize=6)
+        if row_titles is not None:
+            axes[r, 0].set_ylabel(row_titles[r], fontsize=8, rotation=0, ha="right", va="center")
+    fig.tight_layout()
+    return fig

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from cmdkit.config import PRESETS
-from cmdkit.models import CMDAutoencoder, content_frame
+from cmdkit.models import CMDAutoencoder, content_frame, reconstruction_loss, weight_smoothness
 
 
 def _randomised(model: CMDAutoencoder) -> CMDAutoencoder:
@@ -119,7 +119,7 @@ def test_smoke_model_learns_the_toy_world():
     d = preset.data
     world = ToyVideoDataset(1_000_000, d.num_frames, d.height, d.width, num_objects=(1, 2), seed=0)
     model = CMDAutoencoder.from_preset(preset)
-    result = train(model, lambda m, x: F.mse_loss(m(x).sample, x), toy_batches(world, preset.batch_size),
+    result = train(model, reconstruction_loss, toy_batches(world, preset.batch_size),
                    TrainConfig(steps=preset.steps["autoencoder"], learning_rate=preset.learning_rates["autoencoder"],
                                warmup_steps=20, log_every=10, ema_decay=None, progress=False))
     first, last = result.losses[0], sum(result.losses[-5:]) / 5  # the end, averaged over 5 logged batches
@@ -140,3 +140,15 @@ def test_importance_weights_get_gradient_at_initialisation():
     video = torch.randn(2, 3, 4, 16, 16)
     F.mse_loss(model(video).sample, video).backward()
     assert model.importance_head.weight.grad.abs().sum() > 0
+
+
+def test_weight_smoothness_penalises_dithering():
+    uniform = torch.full((1, 3, 4, 8, 8), 0.25)
+    assert weight_smoothness(uniform) == 0
+    checker = torch.zeros(1, 3, 2, 8, 8)
+    checker[:, :, 0, ::2, ::2] = checker[:, :, 0, 1::2, 1::2] = 1  # frame 0 on "black squares"
+    checker[:, :, 1] = 1 - checker[:, :, 0]
+    assert weight_smoothness(checker) > 0.9
+    model = CMDAutoencoder(width=32, depth=1, heads=2)
+    video = torch.randn(2, 3, 4, 16, 16)
+    assert torch.allclose(reconstruction_loss(model, video, smoothness=0.0), F.mse_loss(model(video).sample, video))

@@ -5,10 +5,9 @@ import shutil
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from cmdkit.models.content import (ContentFramePipeline, build_content_unet, build_noise_scheduler,
-                                   load_content_pipeline)
+                                   captioned_batches, denoising_loss, load_content_pipeline)
 from cmdkit.text import PromptCache, load_text_encoder
 
 
@@ -101,23 +100,27 @@ def test_prior_learns_still_scenes(minilm):
 
     tokenizer, encoder = minilm
     texts = PromptCache(tokenizer, encoder)
-    stills = ToyImageDataset(10_000, 16, 16, seed=0)
+    stills = ToyImageDataset(256, 16, 16, seed=0)
+    images = torch.stack([stills[i]["image"] for i in range(len(stills))])
     scheduler = build_noise_scheduler()
     unet = build_content_unet("smoke", 3, 16, texts.dim)
-
-    def batch(step):
-        items = [stills[(step * 8 + i) % len(stills)] for i in range(8)]
-        return {"image": torch.stack([it["image"] for it in items]), "text": texts([it["caption"] for it in items])}
-
-    def denoising_loss(model, b):
-        noise = torch.randn_like(b["image"])
-        t = torch.randint(0, scheduler.config.num_train_timesteps, (len(noise),))
-        noisy = scheduler.add_noise(b["image"], noise, t)
-        return F.mse_loss(model(noisy, t, encoder_hidden_states=b["text"]).sample, noise)
-
-    result = train(unet, denoising_loss, batch, TrainConfig(steps=60, learning_rate=1e-3, log_every=5,
-                                                            ema_decay=None, progress=False))
+    batches = captioned_batches(images, [stills[i]["caption"] for i in range(len(stills))], texts, 8)
+    result = train(unet, lambda model, b: denoising_loss(model, scheduler, b["image"], b["text"]), batches,
+                   TrainConfig(steps=60, learning_rate=1e-3, log_every=5, ema_decay=None, progress=False))
     assert sum(result.losses[-4:]) / 4 < 0.6 * result.losses[0]
+
+
+def test_caption_dropout_uses_the_empty_prompt(minilm):
+    texts = PromptCache(*minilm)
+    images, captions = torch.zeros(4, 3, 8, 8), ["a red circle"] * 4
+    kept = captioned_batches(images, captions, texts, 64, caption_dropout=0.0)(0)["text"]
+    dropped = captioned_batches(images, captions, texts, 64, caption_dropout=1.0)(0)["text"]
+    assert torch.equal(dropped[0], texts([""])[0]) and torch.equal(kept[0], texts(["a red circle"])[0])
+    half = captioned_batches(images, captions, texts, 400, caption_dropout=0.5)(3)["text"]
+    empty = sum(torch.equal(row, texts([""])[0]) for row in half)
+    assert 150 < empty < 250
+    with pytest.raises(ValueError, match="4 images but 3 captions"):
+        captioned_batches(images, captions[:3], texts, 2)
 
 
 def test_guidance_and_sizes_are_checked(minilm):
@@ -131,3 +134,12 @@ def test_guidance_and_sizes_are_checked(minilm):
         pipe("a red circle", num_inference_steps=0, progress=False)
     with pytest.raises(ValueError, match="preset must be one of"):
         build_content_unet("huge", 3, 16, 384)
+
+
+def test_sentence_embeddings_know_a_synonym(minilm):
+    from cmdkit.text import sentence_embeddings
+
+    e = sentence_embeddings(*minilm, ["a crimson ball", "a red circle", "a blue square", "a yellow triangle"])
+    similarity = e[0] @ e[1:].T
+    assert similarity.argmax() == 0  # crimson ball is nearest the red circle
+    assert torch.allclose(e.norm(dim=1), torch.ones(4))

@@ -32,7 +32,7 @@ from diffusers.utils import BaseOutput
 from ..text import encode_prompts, load_text_encoder
 
 __all__ = ["CONTENT_UNET_SIZES", "build_content_unet", "build_noise_scheduler", "ContentFramePipeline",
-           "ContentFrameOutput", "load_content_pipeline", "REQUIRED_PARTS"]
+           "ContentFrameOutput", "load_content_pipeline", "REQUIRED_PARTS", "denoising_loss", "captioned_batches"]
 
 # UNet sizes per preset. `paper` is Stable Diffusion 2.1-base's UNet (865 M parameters).
 CONTENT_UNET_SIZES: dict[str, dict] = {
@@ -129,8 +129,8 @@ class ContentFramePipeline(DiffusionPipeline):
                 eps = uncond + guidance_scale * (cond_eps - uncond)
             x = sampler.step(eps, t, x).prev_sample
         if decode and self.vae is not None:
-            x = self.vae.decode(x / self.vae.config.scaling_factor).sample
-        return ContentFrameOutput(images=x.float().clamp(-1, 1) if decode and self.vae is not None else x.float())
+            x = self.vae.decode(x / self.vae.config.scaling_factor).sample.clamp(-1, 1)
+        return ContentFrameOutput(images=x.float())
 
 
 def _check_layout(path: Path) -> None:
@@ -171,3 +171,34 @@ def load_content_pipeline(path: str | Path, torch_dtype: torch.dtype | None = No
         raise ValueError(f"{path}: text encoder width {text_encoder.config.hidden_size} does not match the UNet's "
                          f"cross_attention_dim {unet.config.cross_attention_dim}")
     return ContentFramePipeline(unet=unet, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer, vae=vae)
+
+
+def denoising_loss(unet: UNet2DConditionModel, scheduler: DDPMScheduler, images: torch.Tensor,
+                   text: torch.Tensor) -> torch.Tensor:
+    """The diffusion objective: noise ``images`` (B, C, H, W) to a random timestep and predict
+    the noise (ε) — or the velocity, if the scheduler says ``v_prediction`` — given ``text`` (B, T, D)."""
+    noise = torch.randn_like(images)
+    t = torch.randint(0, scheduler.config.num_train_timesteps, (images.shape[0],), device=images.device)
+    noisy = scheduler.add_noise(images, noise, t)
+    target = scheduler.get_velocity(images, noise, t) if scheduler.config.prediction_type == "v_prediction" else noise
+    return torch.nn.functional.mse_loss(unet(noisy, t, encoder_hidden_states=text).sample.float(), target.float())
+
+
+def captioned_batches(images: torch.Tensor, captions: list[str], texts, batch_size: int, seed: int = 0,
+                      caption_dropout: float = 0.1):
+    """``step → {"image": (B, C, H, W), "text": (B, T, D)}`` from a fixed set of images, a pure
+    function of (seed, step). With probability ``caption_dropout`` a caption is replaced by the
+    empty prompt, which teaches the unconditional branch classifier-free guidance needs."""
+    from ..train import step_seed
+
+    if len(images) != len(captions):
+        raise ValueError(f"got {len(images)} images but {len(captions)} captions")
+
+    def batch(step: int) -> dict:
+        generator = torch.Generator().manual_seed(step_seed(seed, step))
+        index = torch.randint(len(images), (batch_size,), generator=generator)
+        dropped = torch.rand(batch_size, generator=generator) < caption_dropout
+        prompts = ["" if drop else captions[i] for i, drop in zip(index.tolist(), dropped.tolist())]
+        return {"image": images[index], "text": texts(prompts)}
+
+    return batch
