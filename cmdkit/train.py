@@ -178,12 +178,12 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, Any], torc
         checkpoint_dir: where checkpoints go; with ``resume``, the newest one is loaded first.
     """
     from accelerate import Accelerator
+    from accelerate.utils import send_to_device
     from diffusers.optimization import get_scheduler
     from diffusers.training_utils import EMAModel
     from tqdm.auto import tqdm
 
     accelerator = Accelerator(mixed_precision=_resolve_precision(config.mixed_precision))
-    torch.manual_seed(config.seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=config.warmup_steps)
     model, optimizer = accelerator.prepare(model, optimizer)
@@ -210,7 +210,7 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, Any], torc
     last_saved = latest_checkpoint(folder) if folder is not None else None
     for step in range(start, config.steps):
         torch.manual_seed(step_seed(config.seed, step, accelerator.process_index))
-        batch = _to_device(batches(step), accelerator.device)
+        batch = send_to_device(batches(step), accelerator.device, non_blocking=True)
         with accelerator.autocast():
             loss = loss_fn(model, batch)
         if not torch.isfinite(loss.detach()):
@@ -236,10 +236,10 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, Any], torc
         bar.update(1)
         elapsed = time.time() - began
         at_checkpoint = config.checkpoint_every and done % config.checkpoint_every == 0
-        if folder is not None and accelerator.is_main_process and (at_checkpoint or done == config.steps):
-            last_saved = _save_checkpoint(folder, done, raw_model, optimizer, scheduler, ema, history, config,
-                                          seconds=elapsed)
         if folder is not None and (at_checkpoint or done == config.steps):
+            if accelerator.is_main_process:
+                last_saved = _save_checkpoint(folder, done, raw_model, optimizer, scheduler, ema, history, config,
+                                              seconds=elapsed)
             accelerator.wait_for_everyone()
     bar.close()
     model.eval()
@@ -251,16 +251,6 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, Any], torc
         ema_model.eval()
     return TrainResult(model=raw_model, ema_model=ema_model, history=history, resumed_from=resumed_from,
                        seconds=round(elapsed, 2), checkpoint=last_saved)
-
-
-def _to_device(batch: Any, device: torch.device) -> Any:
-    if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
-    if isinstance(batch, dict):
-        return {k: _to_device(v, device) for k, v in batch.items()}
-    if isinstance(batch, (list, tuple)):
-        return type(batch)(_to_device(v, device) for v in batch)
-    return batch
 
 
 def toy_batches(dataset, batch_size: int, seed: int = 0, key: str = "video", rank: int = 0,

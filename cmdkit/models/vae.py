@@ -128,12 +128,15 @@ class TinyAutoencoder(nn.Module):
 
     def encode_video(self, video: torch.Tensor, chunk: int = 32) -> torch.Tensor:
         """(B, 3, L, H, W) → (B, 32, L, H/8, W/8), frame by frame in chunks."""
-        frames = rearrange(video, "b c l h w -> (b l) c h w")
-        latents = torch.cat([self.encode(frames[i:i + chunk]) for i in range(0, len(frames), chunk)])
-        return rearrange(latents, "(b l) c h w -> b c l h w", b=video.shape[0])
+        return self._per_frame(self.encode, video, chunk)
 
     def decode_video(self, latents: torch.Tensor, chunk: int = 32) -> torch.Tensor:
         """(B, 32, L, h, w) → (B, 3, L, 8h, 8w) in [-1, 1]."""
-        frames = rearrange(latents, "b c l h w -> (b l) c h w")
-        images = torch.cat([self.decode(frames[i:i + chunk]) for i in range(0, len(frames), chunk)])
-        return rearrange(images, "(b l) c h w -> b c l h w", b=latents.shape[0])
+        return self._per_frame(self.decode, latents, chunk)
+
+    @staticmethod
+    def _per_frame(fn, video: torch.Tensor, chunk: int) -> torch.Tensor:
+        """Apply an image function to every frame of (B, C, L, H, W), ``chunk`` frames at a time."""
+        frames = rearrange(video, "b c l h w -> (b l) c h w")
+        out = torch.cat([fn(frames[i:i + chunk]) for i in range(0, len(frames), chunk)])
+        return rearrange(out, "(b l) c h w -> b c l h w", b=video.shape[0])
