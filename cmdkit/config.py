@@ -23,6 +23,7 @@ __all__ = [
     "Preset",
     "DataConfig",
     "AutoencoderSize",
+    "MotionSize",
     "get_preset",
     "validate_params",
     "check_choice",
@@ -56,11 +57,22 @@ class AutoencoderSize:
 
 
 @dataclass(frozen=True)
+class MotionSize:
+    """Size of the motion DiT (paper: DiT-XL, motion patch 2, content patch 8)."""
+
+    size: str  # a key of cmdkit.models.motion_dit.MOTION_DIT_SIZES: smoke, S, B, L, XL
+    patch_size: int = 2  # p on the motion latent's L × (H'+W') grid
+    content_patch_size: int = 8  # q on the content frame
+    batch_size: int = 32  # motion latents are small: larger batches than the other stages
+
+
+@dataclass(frozen=True)
 class Preset:
     name: str
     description: str
     data: DataConfig
     autoencoder: AutoencoderSize
+    motion: MotionSize
     # Training budgets (optimizer steps) and learning rates, per stage. Later stages add keys.
     steps: Mapping[str, int] = field(default_factory=dict)
     learning_rates: Mapping[str, float] = field(default_factory=dict)
@@ -83,8 +95,9 @@ PRESETS: dict[str, Preset] = {
         description="CPU in minutes (CI, laptops)",
         data=DataConfig(num_frames=8, height=32, width=32),
         autoencoder=AutoencoderSize(width=64, depth=2, heads=4, patch_size=4),
-        steps={"autoencoder": 300, "image_prior": 400, "content": 300},
-        learning_rates={"autoencoder": 2e-3, "image_prior": 1e-3, "content": 5e-4},
+        motion=MotionSize("smoke", patch_size=2, content_patch_size=8, batch_size=32),
+        steps={"autoencoder": 300, "image_prior": 400, "content": 300, "motion": 600},
+        learning_rates={"autoencoder": 2e-3, "image_prior": 1e-3, "content": 5e-4, "motion": 1e-3},
         batch_size=8,
     ),
     "classroom": Preset(
@@ -92,8 +105,9 @@ PRESETS: dict[str, Preset] = {
         description="one GPU, under an hour per stage",
         data=DataConfig(num_frames=16, height=64, width=64),
         autoencoder=AutoencoderSize(width=256, depth=6, heads=8, patch_size=4),
-        steps={"autoencoder": 20_000, "image_prior": 20_000, "content": 10_000},
-        learning_rates={"autoencoder": 3e-4, "image_prior": 2e-4, "content": 1e-4},
+        motion=MotionSize("S", patch_size=2, content_patch_size=8, batch_size=128),
+        steps={"autoencoder": 20_000, "image_prior": 20_000, "content": 10_000, "motion": 20_000},
+        learning_rates={"autoencoder": 3e-4, "image_prior": 2e-4, "content": 1e-4, "motion": 2e-4},
         batch_size=32,
     ),
     "paper": Preset(
@@ -101,8 +115,9 @@ PRESETS: dict[str, Preset] = {
         description="published sizes: 16×512×1024 in SD latent space",
         data=DataConfig(num_frames=16, height=512, width=1024, space="latent"),
         autoencoder=AutoencoderSize(width=384, depth=12, heads=6, patch_size=2),
-        steps={"autoencoder": 400_000, "content": 100_000},
-        learning_rates={"autoencoder": 1e-4, "content": 1e-5},
+        motion=MotionSize("XL", patch_size=2, content_patch_size=8, batch_size=256),
+        steps={"autoencoder": 400_000, "content": 100_000, "motion": 400_000},
+        learning_rates={"autoencoder": 1e-4, "content": 1e-5, "motion": 1e-4},
         batch_size=32,
     ),
 }

@@ -152,3 +152,21 @@ def test_weight_smoothness_penalises_dithering():
     model = CMDAutoencoder(width=32, depth=1, heads=2)
     video = torch.randn(2, 3, 4, 16, 16)
     assert torch.allclose(reconstruction_loss(model, video, smoothness=0.0), F.mse_loss(model(video).sample, video))
+
+
+def test_encoded_clips_are_cached_and_keyed_by_the_weights(tmp_path):
+    from cmdkit.data import ToyVideoDataset
+    from cmdkit.models import encode_clips
+
+    world = ToyVideoDataset(6, 4, 16, 16, seed=1)
+    model = CMDAutoencoder(width=32, depth=1, heads=2, patch_size=4).eval()
+    cache = tmp_path / "encoded.safetensors"
+    first = encode_clips(model, world, 6, batch_size=4, progress=False, cache=cache)
+    assert cache.exists() and first["motion_latent"].shape == (6, 8, 4, 8)
+    again = encode_clips(model, world, 6, progress=False, cache=cache)
+    assert again["caption"] == first["caption"]
+    torch.testing.assert_close(again["content_frame"], first["content_frame"])
+    with torch.no_grad():  # other weights: the cache must not be reused
+        model.motion_rows.weight.add_(1.0)
+    changed = encode_clips(model, world, 6, progress=False, cache=cache)
+    assert not torch.equal(changed["motion_latent"], first["motion_latent"])

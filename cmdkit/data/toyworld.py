@@ -240,6 +240,11 @@ class ToyVideoDataset(Dataset):
     def __len__(self) -> int:
         return self.length
 
+    def __repr__(self) -> str:
+        # Names everything an item depends on: caches of encoded clips are keyed by it.
+        return (f"ToyVideoDataset(length={self.length}, num_frames={self.num_frames}, height={self.height}, "
+                f"width={self.width}, num_objects={self.num_objects}, seed={self.seed})")
+
     def scene(self, index: int) -> Scene:
         if not 0 <= index < self.length:
             raise IndexError(f"index {index} out of range for {self.length} clips")

@@ -1,6 +1,8 @@
-"""Measurements: reconstruction quality and toy-world probes; FVD to come."""
+"""Measurements: reconstruction quality and toy-world probes (colour, direction)."""
 
-from .probes import caption_colour, colour_accuracy, dominant_colour
+from .probes import (caption_colour, caption_direction, colour_accuracy, direction_accuracy, dominant_colour,
+                     motion_direction)
 from .recon import psnr
 
-__all__ = ["psnr", "dominant_colour", "caption_colour", "colour_accuracy"]
+__all__ = ["psnr", "dominant_colour", "caption_colour", "colour_accuracy", "motion_direction", "caption_direction",
+           "direction_accuracy"]

@@ -1,7 +1,9 @@
-"""Toy-world probes: measure from pixels what a caption says, so generated images can be scored.
+"""Toy-world probes: measure from pixels what a caption says, so generated images and videos
+can be scored.
 
 Backgrounds in the toy world are grey (desaturated) and objects are saturated colours, so the
-saturated pixels of an image are its objects and their mean colour names the object's colour.
+saturated pixels of an image are its objects: their mean colour names the object's colour, and
+their centroid, tracked over the frames of a clip, gives the direction it moves.
 """
 
 from __future__ import annotations
@@ -10,19 +12,25 @@ import re
 
 import torch
 
-from ..data.toyworld import COLOURS
+from ..data.toyworld import COLOURS, DIRECTIONS
 
-__all__ = ["dominant_colour", "caption_colour", "colour_accuracy"]
+__all__ = ["dominant_colour", "caption_colour", "colour_accuracy", "motion_direction", "caption_direction",
+           "direction_accuracy"]
 
 _PALETTE = torch.tensor(list(COLOURS.values()))  # (K, 3) in [0, 1]
 _NAMES = list(COLOURS)
 
 
+def _saturation(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """RGB in [0, 1] and saturation (max − min over channels) of images (…, 3, H, W) in [-1, 1]."""
+    rgb = ((images.detach().float().cpu() + 1) / 2).clamp(0, 1)
+    return rgb, rgb.amax(dim=-3) - rgb.amin(dim=-3)
+
+
 def dominant_colour(images: torch.Tensor, min_saturation: float = 0.3, min_fraction: float = 0.01) -> list[str]:
     """For images (B, 3, H, W) in [-1, 1]: the named colour nearest the mean of the saturated
     pixels, or ``"none"`` when fewer than ``min_fraction`` of the pixels are saturated."""
-    rgb = ((images.detach().float().cpu() + 1) / 2).clamp(0, 1)
-    saturation = rgb.amax(dim=1) - rgb.amin(dim=1)  # (B, H, W)
+    rgb, saturation = _saturation(images)  # (B, 3, H, W), (B, H, W)
     names = []
     for image, mask in zip(rgb, saturation > min_saturation):
         if mask.float().mean() < min_fraction:
@@ -45,3 +53,52 @@ def colour_accuracy(images: torch.Tensor, captions: list[str]) -> float:
     """Fraction of images whose dominant colour is the one their caption names first."""
     found = dominant_colour(images)
     return sum(f == caption_colour(c) for f, c in zip(found, captions)) / len(captions)
+
+
+def motion_direction(videos: torch.Tensor, min_saturation: float = 0.3, min_fraction: float = 0.005,
+                     min_travel: float = 0.06) -> list[str]:
+    """For clips (B, 3, L, H, W) in [-1, 1]: the way the saturated pixels' centroid moves.
+
+    The centroid is averaged over the first and the last quarter of the frames (steadier than
+    two single frames); the larger component of the displacement names the direction —
+    ``"left"``, ``"right"``, ``"up"`` or ``"down"``. ``"still"`` when it travels less than
+    ``min_travel`` of the frame (the toy world's slowest motion covers 0.25), ``"none"`` when
+    some frame has (almost) no object pixels.
+    """
+    if videos.ndim != 5 or videos.shape[1] != 3:
+        raise ValueError(f"videos must be RGB clips (B, 3, L, H, W); got {tuple(videos.shape)}")
+    _, saturation = _saturation(videos.transpose(1, 2))  # (B, L, H, W)
+    mask = (saturation > min_saturation).float()
+    b, length, h, w = mask.shape
+    mass = mask.sum(dim=(2, 3))  # (B, L)
+    ys = torch.arange(h, dtype=torch.float32).view(1, 1, h, 1)
+    xs = torch.arange(w, dtype=torch.float32).view(1, 1, 1, w)
+    centre = torch.stack([(mask * xs).sum(dim=(2, 3)) / w, (mask * ys).sum(dim=(2, 3)) / h], dim=-1)
+    centre = centre / mass.clamp(min=1)[..., None]  # (B, L, 2) as fractions of the frame
+    k = max(1, length // 4)
+    travel = centre[:, -k:].mean(dim=1) - centre[:, :k].mean(dim=1)  # (B, 2): (dx, dy)
+    names = []
+    for (dx, dy), frames_mass in zip(travel.tolist(), mass):
+        if (frames_mass < min_fraction * h * w).any():
+            names.append("none")
+        elif max(abs(dx), abs(dy)) < min_travel:
+            names.append("still")
+        elif abs(dx) >= abs(dy):
+            names.append("right" if dx > 0 else "left")
+        else:
+            names.append("down" if dy > 0 else "up")
+    return names
+
+
+def caption_direction(caption: str) -> str:
+    """The first direction a toy caption names ("a red circle moves left" → "left")."""
+    for word in re.findall(r"[a-z]+", caption.lower()):
+        if word in DIRECTIONS:
+            return word
+    raise ValueError(f"caption names no toy-world direction: {caption!r}")
+
+
+def direction_accuracy(videos: torch.Tensor, captions: list[str]) -> float:
+    """Fraction of clips whose object moves the way their caption says (single-object captions)."""
+    found = motion_direction(videos)
+    return sum(f == caption_direction(c) for f, c in zip(found, captions)) / len(captions)

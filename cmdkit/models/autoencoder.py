@@ -33,6 +33,7 @@ and every H×W that the patch size divides works.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from diffusers.configuration_utils import ConfigMixin, register_to_config
@@ -259,18 +260,38 @@ class CMDAutoencoder(ModelMixin, ConfigMixin):
                       "patch_size": size.patch_size, "motion_channels": size.motion_channels, **overrides})
 
 
+def _fingerprint(model: torch.nn.Module) -> str:
+    """A short checksum of a model's weights: a cache made by other weights is not reused."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().float().cpu().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 @torch.no_grad()
 def encode_clips(autoencoder: CMDAutoencoder, dataset, count: int, batch_size: int = 64,
-                 progress: bool = True) -> dict:
+                 progress: bool = True, cache: str | Path | None = None) -> dict:
     """Encode the first ``count`` clips of ``dataset`` once, for the generative stages to train on.
 
     Returns ``{"content_frame": (N, C, H, W), "motion_latent": (N, D, L, H'+W'),
     "caption": [str] * N, "label": (N,)}`` on the CPU.
+
+    With ``cache`` (a ``.safetensors`` path) the result is written there and reused by later
+    calls — but only if it was made from the same autoencoder weights, the same number of clips
+    and the same captions' clip geometry; otherwise it is recomputed.
     """
     from tqdm.auto import tqdm
 
     if count > len(dataset):
         raise ValueError(f"asked for {count} clips but the dataset has {len(dataset)}")
+    key = {"autoencoder": _fingerprint(autoencoder), "count": str(count), "dataset": repr(dataset)}
+    if cache is not None and Path(cache).is_file():
+        found = _read_encodings(Path(cache), key)
+        if found is not None:
+            return found
     autoencoder.eval()
     frames, motions, captions, labels = [], [], [], []
     for start in tqdm(range(0, count, batch_size), desc="encoding clips", disable=not progress):
@@ -281,5 +302,35 @@ def encode_clips(autoencoder: CMDAutoencoder, dataset, count: int, batch_size: i
         motions.append(encoding.motion_latent.float().cpu())
         captions += [item["caption"] for item in items]
         labels += [item["label"] for item in items]
-    return {"content_frame": torch.cat(frames), "motion_latent": torch.cat(motions), "caption": captions,
-            "label": torch.tensor(labels)}
+    encoded = {"content_frame": torch.cat(frames), "motion_latent": torch.cat(motions), "caption": captions,
+               "label": torch.tensor(labels)}
+    if cache is not None:
+        _write_encodings(Path(cache), encoded, key)
+    return encoded
+
+
+def _write_encodings(path: Path, encoded: dict, key: dict) -> None:
+    import json
+    import os
+
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tensors = {k: encoded[k].contiguous() for k in ("content_frame", "motion_latent", "label")}
+    save_file(tensors, tmp, metadata={**key, "captions": json.dumps(encoded["caption"])})
+    os.replace(tmp, path)  # atomic: a killed run leaves no half-written cache
+
+
+def _read_encodings(path: Path, key: dict) -> dict | None:
+    import json
+
+    from safetensors import safe_open
+
+    with safe_open(path, framework="pt") as f:
+        meta = f.metadata() or {}
+        if any(meta.get(k) != v for k, v in key.items()):
+            return None
+        encoded = {k: f.get_tensor(k) for k in ("content_frame", "motion_latent", "label")}
+    encoded["caption"] = json.loads(meta["captions"])
+    return encoded

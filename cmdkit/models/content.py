@@ -63,10 +63,14 @@ def build_content_unet(preset: str, in_channels: int, sample_size: int, cross_at
                                 cross_attention_dim=cross_attention_dim, **CONTENT_UNET_SIZES[preset])
 
 
-def build_noise_scheduler() -> DDPMScheduler:
-    """The training noise schedule for the kit's own prior: 1000 steps, cosine betas, ε-prediction.
-    (Stable Diffusion folders bring their own: scaled-linear betas.)"""
-    return DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="epsilon")
+def build_noise_scheduler(clip_sample: bool = True) -> DDPMScheduler:
+    """The kit's training noise schedule: 1000 steps, cosine betas, ε-prediction. (Stable
+    Diffusion folders bring their own: scaled-linear betas.)
+
+    ``clip_sample`` clips each step's predicted clean sample to [-1, 1] while sampling: right
+    for images, wrong for data that reaches beyond ±1, such as scaled motion latents."""
+    return DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="epsilon",
+                         clip_sample=clip_sample)
 
 
 @dataclass
