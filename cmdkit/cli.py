@@ -1,7 +1,9 @@
-"""The ``cmdkit`` command: ``cmdkit run-notebooks``, ``cmdkit make-samples``.
+"""The ``cmdkit`` command: ``cmdkit run-notebooks``, ``cmdkit bench``, ``cmdkit make-samples``.
 
     cmdkit run-notebooks --preset smoke --out runs/demo
     cmdkit run-notebooks --only 00 --param seed=0,1 --param num_clips=2,4 --out runs/sweep
+    cmdkit bench --device cpu                 # paper-scale FLOPs; times at the smoke size
+    cmdkit bench --device cuda --compile      # paper-scale FLOPs, time and memory on a GPU
     cmdkit make-samples
 """
 
@@ -42,6 +44,15 @@ def _make_samples(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench
+
+    path = run_bench(args.device, steps_list=args.steps, time_preset=args.time_preset, compile=args.compile,
+                     out=args.out, repeats=args.repeats)
+    print(f"results: {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cmdkit", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -55,6 +66,16 @@ def main(argv: list[str] | None = None) -> int:
                      help="a notebook parameter; several values make a sweep (repeatable)")
     run.add_argument("--verbose", action="store_true", help="echo the notebooks' output")
     run.set_defaults(func=_run_notebooks)
+
+    bench = commands.add_parser("bench", help="FLOPs, time and memory: CMD against direct video diffusion")
+    bench.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    bench.add_argument("--steps", type=int, nargs="+", default=[50, 100], help="sampling steps per video")
+    bench.add_argument("--time-preset", choices=sorted(PRESETS),
+                       help="size to time at (default: paper on a GPU, smoke on a CPU)")
+    bench.add_argument("--compile", action="store_true", help="torch.compile the denoisers before timing")
+    bench.add_argument("--repeats", type=int, default=3)
+    bench.add_argument("--out", default="benchmarks", help="folder for the results files")
+    bench.set_defaults(func=_bench)
 
     samples = commands.add_parser("make-samples", help="regenerate data_samples/ from the toy world")
     samples.add_argument("--out", help="folder (default: the repository's data_samples/)")

@@ -192,6 +192,10 @@ PARAM_RULES: dict[str, _Rule] = {
     "smoothness": lambda n, v: check_float(n, v, minimum=0.0, maximum=10.0),
     "sampling_steps": lambda n, v: check_int(n, v, minimum=1, maximum=1000),
     "guidance_scale": lambda n, v: check_float(n, v, minimum=1.0, maximum=50.0),
+    "content_steps": lambda n, v: check_int(n, v, minimum=1, maximum=1000),
+    "motion_steps": lambda n, v: check_int(n, v, minimum=1, maximum=1000),
+    "content_guidance": lambda n, v: check_float(n, v, minimum=1.0, maximum=50.0),
+    "motion_guidance": lambda n, v: check_float(n, v, minimum=1.0, maximum=50.0),
     "pretrained_model_path": lambda n, v: v if v is None else _check_path(n, v),
     "run_dir": lambda n, v: _check_path(n, v),
 }

@@ -303,3 +303,63 @@ def plot_image_grid(rows: Sequence[torch.Tensor], row_titles: Sequence[str] | No
             axes[r, 0].set_ylabel(row_titles[r], fontsize=8, rotation=0, ha="right", va="center")
     fig.tight_layout()
     return fig
+
+
+def save_gallery(videos: torch.Tensor, captions: Sequence[str], folder: str | Path, fps: int = 8) -> Path:
+    """Write each clip (B, C, L, H, W) in [-1, 1] as ``NN.mp4`` and ``NN.gif``, plus
+    ``contact_sheet.png`` (one row of frames per clip) and ``captions.txt``. Returns the folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, video in enumerate(videos):
+        save_mp4(video, folder / f"{i:02d}.mp4", fps)
+        save_gif(video, folder / f"{i:02d}.gif", fps)
+    (folder / "captions.txt").write_text("".join(f"{i:02d}\t{c}\n" for i, c in enumerate(captions)))
+    fig = plot_frames(list(videos), titles=[c[:34] for c in captions])
+    figure_to_png(fig, folder / "contact_sheet.png")
+    return folder
+
+
+def video_player(generate, prompt: str = "a red circle moves left quickly", seed: int = 0,
+                 content_guidance: float = 4.0, motion_guidance: float = 3.0, fps: int = 8, width: int = 256):
+    """An ipywidgets player: prompt box, seed, two guidance sliders, a generate button, and a
+    play button with a frame scrubber. ``generate(prompt, seed, content_guidance, motion_guidance)``
+    returns one clip (C, L, H, W) in [-1, 1]. Building the widget generates one clip and returns
+    at once, so it never blocks a headless (papermill) run; the button works in JupyterLab."""
+    import ipywidgets as widgets
+    from PIL import Image
+
+    prompt_box = widgets.Text(value=prompt, description="prompt", layout=widgets.Layout(width="420px"))
+    seed_box = widgets.IntText(value=seed, description="seed", layout=widgets.Layout(width="160px"))
+    content_slider = widgets.FloatSlider(value=content_guidance, min=1, max=10, step=0.5, description="content s")
+    motion_slider = widgets.FloatSlider(value=motion_guidance, min=1, max=10, step=0.5, description="motion s")
+    button = widgets.Button(description="generate", button_style="primary")
+    image = widgets.Image(format="png", width=width)
+    frame = widgets.IntSlider(value=0, min=0, max=0, description="frame")
+    play = widgets.Play(value=0, min=0, max=0, interval=round(1000 / fps))
+    widgets.jslink((play, "value"), (frame, "value"))
+    status = widgets.Label()
+    frames: list[bytes] = []
+
+    def show(change=None):
+        if frames:
+            image.value = frames[min(frame.value, len(frames) - 1)]
+
+    def run(_=None):
+        status.value = "generating…"
+        clip = generate(prompt_box.value, seed_box.value, content_slider.value, motion_slider.value)
+        frames.clear()
+        for array in to_uint8(clip):
+            buffer = io.BytesIO()
+            Image.fromarray(array).resize((width, width * array.shape[0] // array.shape[1]), Image.NEAREST).save(
+                buffer, format="PNG")
+            frames.append(buffer.getvalue())
+        frame.max = play.max = len(frames) - 1
+        frame.value = 0
+        show()
+        status.value = f"{len(frames)} frames · seed {seed_box.value}"
+
+    frame.observe(show, names="value")
+    button.on_click(run)
+    run()
+    return widgets.VBox([widgets.HBox([prompt_box, seed_box]), widgets.HBox([content_slider, motion_slider, button]),
+                         image, widgets.HBox([play, frame]), status])

@@ -15,7 +15,7 @@ import torch
 from ..data.toyworld import COLOURS, DIRECTIONS
 
 __all__ = ["dominant_colour", "caption_colour", "colour_accuracy", "motion_direction", "caption_direction",
-           "direction_accuracy"]
+           "direction_accuracy", "PROBE_PROMPTS", "probe_videos"]
 
 _PALETTE = torch.tensor(list(COLOURS.values()))  # (K, 3) in [0, 1]
 _NAMES = list(COLOURS)
@@ -102,3 +102,20 @@ def direction_accuracy(videos: torch.Tensor, captions: list[str]) -> float:
     """Fraction of clips whose object moves the way their caption says (single-object captions)."""
     found = motion_direction(videos)
     return sum(f == caption_direction(c) for f, c in zip(found, captions)) / len(captions)
+
+
+# A fixed prompt set for scoring a generator: every colour and every direction, one object each.
+PROBE_PROMPTS: tuple[str, ...] = tuple(
+    f"{'an' if colour[0] in 'aeiou' else 'a'} {colour} {shape} moves {direction} quickly"
+    for colour, shape, direction in zip(
+        [c for c in COLOURS for _ in range(2)],
+        ["circle", "square", "triangle"] * 4,
+        list(DIRECTIONS) * 3,
+    )
+)
+
+
+def probe_videos(videos: torch.Tensor, captions: list[str]) -> dict[str, float]:
+    """Colour (of the middle frame) and direction accuracy of clips (B, 3, L, H, W) in [-1, 1]."""
+    middle = videos[:, :, videos.shape[2] // 2]
+    return {"colour": colour_accuracy(middle, captions), "direction": direction_accuracy(videos, captions)}
