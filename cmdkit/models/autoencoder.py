@@ -42,6 +42,7 @@ from diffusers.utils import BaseOutput
 from einops import rearrange
 from torch import nn
 
+from .loading import CheckedLoadingMixin
 from .layers import SpaceTimeBlock, sincos_1d, sincos_2d
 
 __all__ = ["CMDAutoencoder", "CMDEncoding", "CMDAutoencoderOutput", "content_frame", "encode_clips",
@@ -124,7 +125,7 @@ class _VideoTransformer(nn.Module):
         return self.norm(x).view(b, l, h, w, d)
 
 
-class CMDAutoencoder(ModelMixin, ConfigMixin):
+class CMDAutoencoder(CheckedLoadingMixin, ModelMixin, ConfigMixin):
     """Clip (B, C, L, H, W) ↔ content frame (B, C, H, W) + motion latent (B, D, L, H'+W').
 
     Args:

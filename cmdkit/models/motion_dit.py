@@ -37,6 +37,7 @@ from diffusers.utils import BaseOutput
 from einops import rearrange
 from torch import nn
 
+from .loading import CheckedLoadingMixin
 from .layers import Attention, Mlp, sincos_2d
 
 __all__ = ["MotionDiT", "MotionDiTOutput", "MOTION_DIT_SIZES", "motion_loss", "sample_motion", "motion_batches",
@@ -82,7 +83,7 @@ class DiTBlock(nn.Module):
         return x + gate_m * self.mlp(self.norm_mlp(x) * (1 + scale_m) + shift_m)
 
 
-class MotionDiT(ModelMixin, ConfigMixin):
+class MotionDiT(CheckedLoadingMixin, ModelMixin, ConfigMixin):
     """Denoiser of motion latents z (B, D, L, H'+W'), given x̄ (B, C, H, W), t and a text or class.
 
     Args:
