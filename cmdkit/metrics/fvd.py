@@ -38,7 +38,7 @@ I3D_FRAMES, I3D_SIZE = 16, 224
 
 
 class I3DWeightsNotFoundError(FileNotFoundError):
-    pass
+    """No I3D weights at the given path (or ``$CMDKIT_I3D``); the message says what to provide."""
 
 
 def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:

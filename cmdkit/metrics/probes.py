@@ -41,12 +41,16 @@ def dominant_colour(images: torch.Tensor, min_saturation: float = 0.3, min_fract
     return names
 
 
+def _first_named(caption: str, vocabulary, what: str) -> str:
+    for word in re.findall(r"[a-z]+", caption.lower()):
+        if word in vocabulary:
+            return word
+    raise ValueError(f"caption names no toy-world {what}: {caption!r}")
+
+
 def caption_colour(caption: str) -> str:
     """The first colour a toy caption names ("a red circle moves left" → "red")."""
-    for word in re.findall(r"[a-z]+", caption.lower()):
-        if word in COLOURS:
-            return word
-    raise ValueError(f"caption names no toy-world colour: {caption!r}")
+    return _first_named(caption, COLOURS, "colour")
 
 
 def colour_accuracy(images: torch.Tensor, captions: list[str]) -> float:
@@ -92,10 +96,7 @@ def motion_direction(videos: torch.Tensor, min_saturation: float = 0.3, min_frac
 
 def caption_direction(caption: str) -> str:
     """The first direction a toy caption names ("a red circle moves left" → "left")."""
-    for word in re.findall(r"[a-z]+", caption.lower()):
-        if word in DIRECTIONS:
-            return word
-    raise ValueError(f"caption names no toy-world direction: {caption!r}")
+    return _first_named(caption, DIRECTIONS, "direction")
 
 
 def direction_accuracy(videos: torch.Tensor, captions: list[str]) -> float:

@@ -43,7 +43,7 @@ from einops import rearrange
 from torch import nn
 
 from .loading import CheckedLoadingMixin
-from .layers import SpaceTimeBlock, sincos_1d, sincos_2d
+from .layers import SpaceTimeBlock, init_linears, sincos_1d, sincos_2d
 
 __all__ = ["CMDAutoencoder", "CMDEncoding", "CMDAutoencoderOutput", "content_frame", "encode_clips",
            "weight_smoothness", "reconstruction_loss"]
@@ -161,10 +161,7 @@ class CMDAutoencoder(CheckedLoadingMixin, ModelMixin, ConfigMixin):
         self._init_weights()
 
     def _init_weights(self):
-        for module in self.modules():
-            if isinstance(module, nn.Linear):
-                nn.init.xavier_uniform_(module.weight)
-                nn.init.zeros_(module.bias)
+        init_linears(self)
         # Uniform importance at the start (x̄ = the plain mean), and a decoder that starts by
         # returning x̄ in every frame: training begins from the mean-frame baseline.
         for head in (self.importance_head, self.output_head):

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["sincos_1d", "sincos_2d", "Attention", "Mlp", "SpaceTimeBlock"]
+__all__ = ["sincos_1d", "sincos_2d", "init_linears", "Attention", "Mlp", "SpaceTimeBlock"]
 
 
 def sincos_1d(positions: torch.Tensor, dim: int) -> torch.Tensor:
@@ -33,6 +33,15 @@ def sincos_2d(height: int, width: int, dim: int) -> torch.Tensor:
     cols = sincos_1d(torch.arange(width), dim // 2)  # (W', dim/2)
     grid = torch.cat([rows[:, None].expand(-1, width, -1), cols[None].expand(height, -1, -1)], dim=-1)
     return grid.reshape(height * width, dim)
+
+
+def init_linears(model: nn.Module) -> None:
+    """Xavier-uniform weights and zero biases for every ``nn.Linear`` in ``model`` (ViT/DiT's
+    default); models then zero the layers they want to start at zero."""
+    for module in model.modules():
+        if isinstance(module, nn.Linear):
+            nn.init.xavier_uniform_(module.weight)
+            nn.init.zeros_(module.bias)
 
 
 class Attention(nn.Module):

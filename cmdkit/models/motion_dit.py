@@ -38,7 +38,7 @@ from einops import rearrange
 from torch import nn
 
 from .loading import CheckedLoadingMixin
-from .layers import Attention, Mlp, sincos_2d
+from .layers import Attention, Mlp, init_linears, sincos_2d
 
 __all__ = ["MotionDiT", "MotionDiTOutput", "MOTION_DIT_SIZES", "motion_loss", "sample_motion", "motion_batches",
            "guided"]
@@ -131,10 +131,7 @@ class MotionDiT(CheckedLoadingMixin, ModelMixin, ConfigMixin):
         self._init_weights()
 
     def _init_weights(self):
-        for module in self.modules():
-            if isinstance(module, nn.Linear):
-                nn.init.xavier_uniform_(module.weight)
-                nn.init.zeros_(module.bias)
+        init_linears(self)
         for embed in (self.motion_embed, self.content_embed):  # like a linear layer on flattened patches
             nn.init.xavier_uniform_(embed.weight.view(embed.weight.shape[0], -1))
             nn.init.zeros_(embed.bias)
