@@ -44,6 +44,21 @@ class DataConfig:
     # (×8 smaller, 4 channels for Stable Diffusion's VAE, 32 for TAEF2).
     space: str = "pixel"
 
+    @property
+    def scale(self) -> int:
+        """How much smaller the models' frames are than the video's: 8 in latent space, else 1."""
+        return 8 if self.space == "latent" else 1
+
+    @property
+    def channels(self) -> int:
+        """Channels of what the models see: 4 (Stable Diffusion's VAE latents) or 3 (RGB)."""
+        return 4 if self.space == "latent" else 3
+
+    @property
+    def model_shape(self) -> tuple[int, int, int]:
+        """(L, h, w) of the clips the models see: frames, or VAE latents in latent mode."""
+        return self.num_frames, self.height // self.scale, self.width // self.scale
+
 
 @dataclass(frozen=True)
 class AutoencoderSize:
@@ -81,8 +96,7 @@ class Preset:
     @property
     def spatial_multiple(self) -> int:
         """Frame sizes must be a multiple of this (the autoencoder's patch in pixels)."""
-        scale = 8 if self.data.space == "latent" else 1
-        return self.autoencoder.patch_size * scale
+        return self.autoencoder.patch_size * self.data.scale
 
     def with_data(self, **changes: Any) -> "Preset":
         """A copy with some data fields changed (e.g. a non-square ``height``/``width``)."""

@@ -162,10 +162,9 @@ def build_models(preset: str = "paper", device: str | torch.device = "meta", dty
 
     chosen = get_preset(preset)
     latent = chosen.data.space == "latent"
-    channels = 4 if latent else 3
-    scale = 8 if latent else 1
+    channels = chosen.data.channels
     text_dim = text_dim or (1024 if latent else 384)
-    size = chosen.data.height // scale
+    size = chosen.data.model_shape[1]
     with torch.device(device):
         content = build_content_unet(preset, channels, size, text_dim)
         autoencoder = CMDAutoencoder.from_preset(chosen, in_channels=channels)
@@ -246,9 +245,10 @@ def time_call(fn: Callable[[], object], device: str | torch.device = "cpu", warm
 
 
 def peak_memory(fn: Callable[[], object], device: str | torch.device = "cuda") -> float | None:
-    """Peak CUDA memory (GB) allocated while ``fn()`` runs; ``None`` off CUDA."""
+    """Run ``fn()`` once; return the peak CUDA memory (GB) it allocated, or ``None`` off CUDA."""
     device = torch.device(device)
     if device.type != "cuda":
+        fn()
         return None
     torch.cuda.synchronize(device)
     torch.cuda.reset_peak_memory_stats(device)

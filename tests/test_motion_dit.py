@@ -9,17 +9,9 @@ from cmdkit.models import MotionDiT
 from cmdkit.models.content import build_noise_scheduler
 from cmdkit.models.motion_dit import MOTION_DIT_SIZES, motion_batches, motion_loss, sample_motion
 from cmdkit.train import TrainConfig, train
+from model_helpers import randomise
 
 TINY = dict(hidden_size=32, depth=2, num_heads=2, patch_size=2, content_patch_size=4)
-
-
-def randomise(model, seed=0):
-    """Give the zero-initialised adaLN and output layers random values, so that every input matters."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.1 * torch.randn(p.shape, generator=generator))
-    return model.eval()
 
 
 def inputs(b=2, length=8, h=16, w=16, content_channels=3, motion_patch=4):

@@ -9,17 +9,9 @@ from cmdkit import CMDPipeline
 from cmdkit.models import CMDAutoencoder, MotionDiT
 from cmdkit.models.content import build_content_unet, build_noise_scheduler
 from cmdkit.text import load_text_encoder
+from model_helpers import randomise
 
 SIZE, FRAMES = 16, 4
-
-
-def randomise(model, scale=0.05, seed=0):
-    """Random values in the zero-initialised layers, so every stage does something."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(scale * torch.randn(p.shape, generator=generator))
-    return model.eval()
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +22,11 @@ def text_model():
 def make_pipeline(text_model, class_conditional=False):
     torch.manual_seed(0)
     tokenizer, encoder = text_model
-    autoencoder = randomise(CMDAutoencoder(width=32, depth=1, heads=2, patch_size=4))
+    autoencoder = randomise(CMDAutoencoder(width=32, depth=1, heads=2, patch_size=4), scale=0.05)
     unet = build_content_unet("smoke", in_channels=3, sample_size=SIZE, cross_attention_dim=encoder.config.hidden_size)
     condition = dict(text_dim=None, num_classes=12) if class_conditional else dict(text_dim=encoder.config.hidden_size)
     motion = randomise(MotionDiT(hidden_size=32, depth=1, num_heads=2, patch_size=2, content_patch_size=8,
-                                 **condition), seed=1)
+                                 **condition), scale=0.05, seed=1)
     return CMDPipeline(autoencoder=autoencoder, unet=unet.eval(), scheduler=build_noise_scheduler(),
                        motion_transformer=motion, motion_scheduler=build_noise_scheduler(clip_sample=False),
                        text_encoder=encoder, tokenizer=tokenizer, vae=None)

@@ -253,7 +253,7 @@ class CMDAutoencoder(CheckedLoadingMixin, ModelMixin, ConfigMixin):
         """The size a :class:`cmdkit.config.Preset` names; channels from its data space unless given."""
         size = preset.autoencoder
         if in_channels is None:
-            in_channels = 4 if preset.data.space == "latent" else 3
+            in_channels = preset.data.channels
         return cls(**{"in_channels": in_channels, "width": size.width, "depth": size.depth, "heads": size.heads,
                       "patch_size": size.patch_size, "motion_channels": size.motion_channels, **overrides})
 

@@ -262,7 +262,7 @@ class MotionDiT(CheckedLoadingMixin, ModelMixin, ConfigMixin):
         """The motion model a :class:`cmdkit.config.Preset` names."""
         size = preset.motion
         if content_channels is None:
-            content_channels = 4 if preset.data.space == "latent" else 3
+            content_channels = preset.data.channels
         return cls.from_size(size.size, motion_channels=preset.autoencoder.motion_channels,
                              content_channels=content_channels, patch_size=size.patch_size,
                              content_patch_size=size.content_patch_size, **overrides)
