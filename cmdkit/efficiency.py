@@ -31,8 +31,8 @@ from typing import Callable
 import torch
 
 __all__ = ["TokenCounts", "token_counts", "count_parameters", "FlopCount", "count_flops", "StageCost",
-           "PaperScaleModels", "build_models", "cmd_costs", "direct_costs", "time_call", "peak_memory",
-           "PAPER_TABLE9"]
+           "PaperScaleModels", "build_models", "cmd_costs", "direct_costs", "time_call", "Measured", "measure_once",
+           "peak_memory", "PAPER_TABLE9"]
 
 # The paper's efficiency figures (Table 9): 16×512×1024 video, 50 steps, one A100, fp16,
 # SD decoder excluded. TFLOPs as fvcore counts them.
@@ -244,15 +244,33 @@ def time_call(fn: Callable[[], object], device: str | torch.device = "cpu", warm
     return {"median_s": statistics.median(times), "min_s": min(times), "repeats": repeats}
 
 
+@dataclass
+class Measured:
+    """One run of a call: what it returned, its wall time and, on CUDA, its peak memory."""
+
+    result: object
+    seconds: float
+    peak_gb: float | None  # peak CUDA memory allocated during the call; None off CUDA
+
+
+def measure_once(fn: Callable[[], object], device: str | torch.device = "cpu") -> Measured:
+    """Run ``fn()`` once, timing it (synchronised on CUDA) and recording its peak CUDA memory
+    above what was allocated before. CPU memory is not measured: torch keeps no CPU allocator
+    statistics, so off CUDA ``peak_gb`` is ``None``."""
+    device = torch.device(device)
+    cuda = device.type == "cuda"
+    if cuda:
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+    began = time.perf_counter()
+    result = fn()
+    _sync(device)
+    seconds = time.perf_counter() - began
+    peak = (torch.cuda.max_memory_allocated(device) - before) / 1e9 if cuda else None
+    return Measured(result, seconds, peak)
+
+
 def peak_memory(fn: Callable[[], object], device: str | torch.device = "cuda") -> float | None:
     """Run ``fn()`` once; return the peak CUDA memory (GB) it allocated, or ``None`` off CUDA."""
-    device = torch.device(device)
-    if device.type != "cuda":
-        fn()
-        return None
-    torch.cuda.synchronize(device)
-    torch.cuda.reset_peak_memory_stats(device)
-    before = torch.cuda.memory_allocated(device)
-    fn()
-    torch.cuda.synchronize(device)
-    return (torch.cuda.max_memory_allocated(device) - before) / 1e9
+    return measure_once(fn, device).peak_gb
