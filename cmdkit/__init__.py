@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "CMDAutoencoder": "cmdkit.models.autoencoder",
     "MotionDiT": "cmdkit.models.motion_dit",
+    "TinyAutoencoder": "cmdkit.models.vae",
     "CMDPipeline": "cmdkit.pipeline",
     "CMDPipelineOutput": "cmdkit.pipeline",
 }

@@ -25,7 +25,7 @@ import torch
 
 from .config import Preset, validate_params
 
-__all__ = ["Experiment", "start", "load_metrics", "write_json_atomic"]
+__all__ = ["Experiment", "start", "load_metrics", "training_budget", "write_json_atomic"]
 
 METRICS_FILE = "metrics.json"
 
@@ -87,6 +87,30 @@ class Experiment:
         """A file in this notebook's output folder."""
         return self.out / name
 
+    def frame_space(self, latent_supported: bool = True):
+        """What this run's models see (:class:`cmdkit.models.vae.FrameSpace`): pixels, or with
+        ``space="latent"`` an image VAE's latents. Notebook 01 creates it (from ``vae_path``,
+        TAEF2 by default) and saves it; later notebooks load that one, so every stage of a run
+        shares one VAE, and a notebook asked for the other space than notebook 01 used stops.
+        A notebook that works in pixel space only says so (``latent_supported=False``)."""
+        from .models.vae import FrameSpace
+
+        wanted = self.params.get("space", "pixel")
+        if self.notebook == "01_autoencoder":
+            space = FrameSpace.create(wanted, self.params.get("vae_path"))
+            space.save(self.path("frame_space"))
+            return space
+        saved = self.run_dir / "01_autoencoder" / "frame_space"
+        if wanted == "latent":
+            return FrameSpace.load(self.stage_output("01_autoencoder", "frame_space"))
+        if saved.is_dir() and FrameSpace.load(saved).latent:
+            if not latent_supported:
+                raise ValueError(f"notebook {self.notebook} works in pixel space only so far, but notebook 01 of "
+                                 f"{self.run_dir} trained its autoencoder in latent space: run it on a pixel-space run")
+            raise ValueError(f"notebook 01 of {self.run_dir} trained its autoencoder in latent space: run this "
+                             f"notebook with space='latent' too")
+        return FrameSpace()
+
     def stage_output(self, notebook: str, name: str) -> Path:
         """What an earlier notebook of this run saved (``run_dir/<notebook>/<name>``), or a clear
         error saying which notebook to run first."""
@@ -114,3 +138,15 @@ def load_metrics(folder: str | Path) -> dict[str, Any]:
     """The ``metrics.json`` a notebook wrote in ``folder`` (empty dict if none)."""
     path = Path(folder) / METRICS_FILE
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+def training_budget(run_dir: str | Path, notebook: str, default_batch_size: int) -> dict[str, float]:
+    """What one notebook's training cost: ``{"steps", "batch_size", "seconds"}``, read from the
+    ``metrics.json`` it wrote in ``run_dir`` (``default_batch_size`` where it used its preset's)."""
+    record = load_metrics(Path(run_dir) / notebook)
+    figures = record.get("metrics", {})
+    if "train_steps" not in figures or "train_seconds" not in figures:
+        raise FileNotFoundError(f"{Path(run_dir) / notebook} has no recorded training: run notebook {notebook} "
+                                f"in {run_dir} first")
+    batch = figures.get("batch_size") or record.get("params", {}).get("batch_size") or default_batch_size
+    return {"steps": figures["train_steps"], "batch_size": batch, "seconds": figures["train_seconds"]}

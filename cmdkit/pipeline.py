@@ -25,6 +25,7 @@ from diffusers.utils import BaseOutput
 from .models.autoencoder import CMDAutoencoder
 from .models.content import ContentFramePipeline
 from .models.motion_dit import MotionDiT, sample_motion
+from .models.vae import decode_frames
 from .text import encode_prompts
 
 __all__ = ["CMDPipeline", "CMDPipelineOutput"]
@@ -150,10 +151,7 @@ class CMDPipeline(DiffusionPipeline):
         ae = self.autoencoder
         video = ae.decode(frames.to(ae.device, ae.dtype), motion.to(ae.device, ae.dtype)).float()  # (B, C, L, H, W)
         if self.vae is not None:
-            latents = video.transpose(1, 2).flatten(0, 1) / self.vae.config.scaling_factor  # (B·L, C, H, W)
-            pixels = torch.cat([self.vae.decode(chunk.to(self.vae.device, self.vae.dtype)).sample.float()
-                                for chunk in latents.split(16)])
-            video = pixels.view(len(prompts), num_frames, *pixels.shape[1:]).transpose(1, 2)
+            video = decode_frames(self.vae, video.to(self.vae.device, self.vae.dtype), chunk=16).float()
         video = video.clamp(-1, 1).cpu()
         return CMDPipelineOutput(videos=self._format(video, output_type), content_frames=frames.cpu(),
                                  motion_latents=motion.cpu())

@@ -7,7 +7,8 @@ import torch.nn.functional as F
 from cmdkit.data import ToyVideoDataset
 from cmdkit.metrics import psnr
 from cmdkit.models import CMDAutoencoder
-from cmdkit.models.vae import TinyAutoencoder, WeightsNotFoundError, default_taef2_folder
+from cmdkit.models.vae import (TinyAutoencoder, WeightsNotFoundError, decode_frames, default_taef2_folder,
+                               encode_frames, load_image_vae)
 
 needs_taef2 = pytest.mark.skipif(not (default_taef2_folder() / "taef2_encoder.pth").exists(),
                                  reason=f"TAEF2 weights not at {default_taef2_folder()} (set CMDKIT_TAEF2)")
@@ -15,7 +16,7 @@ needs_taef2 = pytest.mark.skipif(not (default_taef2_folder() / "taef2_encoder.pt
 
 @pytest.fixture(scope="module")
 def vae():
-    return TinyAutoencoder.from_pretrained()
+    return TinyAutoencoder.from_taef2()
 
 
 @pytest.fixture(scope="module")
@@ -61,16 +62,104 @@ def test_cmd_autoencoder_on_real_latents(vae, clips):
 
 def test_missing_weights_say_what_to_provide(tmp_path):
     with pytest.raises(WeightsNotFoundError, match=r"lacks taef2_encoder.pth, taef2_decoder.pth.*madebyollin/taesd.*CMDKIT_TAEF2"):
-        TinyAutoencoder.from_pretrained(tmp_path)
+        TinyAutoencoder.from_taef2(tmp_path)
 
 
 def test_a_foreign_checkpoint_is_refused(tmp_path):
     torch.save({"weight": torch.zeros(2)}, tmp_path / "taef2_encoder.pth")
     torch.save({"weight": torch.zeros(2)}, tmp_path / "taef2_decoder.pth")
     with pytest.raises(ValueError, match="is not a TAEF2 checkpoint"):
-        TinyAutoencoder.from_pretrained(tmp_path)
+        TinyAutoencoder.from_taef2(tmp_path)
 
 
 def test_image_sizes_must_be_multiples_of_8():
     with pytest.raises(ValueError, match="multiple of 8"):
         TinyAutoencoder().encode(torch.zeros(1, 3, 30, 32))
+
+
+def test_saved_tiny_autoencoder_round_trips(tmp_path):
+    torch.manual_seed(0)
+    vae = TinyAutoencoder()
+    vae.save_pretrained(tmp_path / "vae")
+    again = load_image_vae(tmp_path / "vae")
+    images = torch.rand(2, 3, 16, 24) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(again.encode(images), vae.encode(images))
+    with pytest.raises(ValueError, match="not an image VAE"):
+        CMDAutoencoder(in_channels=3, width=32, depth=1, heads=2, patch_size=2).save_pretrained(tmp_path / "ae")
+        load_image_vae(tmp_path / "ae")
+
+
+def test_sd_vae_goes_through_the_same_frame_helpers():
+    """AutoencoderKL latents are scaled by scaling_factor on the way in and unscaled on the way out."""
+    from diffusers import AutoencoderKL
+
+    torch.manual_seed(0)
+    vae = AutoencoderKL(block_out_channels=(8, 16), down_block_types=("DownEncoderBlock2D",) * 2,
+                        up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4, norm_num_groups=8).eval()
+    clips = torch.rand(2, 3, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        latents = encode_frames(vae, clips)
+        frame = clips[:, :, 1]
+        expected = vae.encode(frame).latent_dist.mode() * vae.config.scaling_factor
+        assert latents.shape == (2, 4, 3, 8, 8)
+        assert torch.allclose(latents[:, :, 1], expected, atol=1e-5)
+        pixels = decode_frames(vae, latents)
+        assert pixels.shape == clips.shape and pixels.abs().max() <= 1
+        assert torch.allclose(pixels[:, :, 1], vae.decode(expected / vae.config.scaling_factor).sample.clamp(-1, 1),
+                              atol=1e-5)
+    with pytest.raises(TypeError, match="not an image VAE the kit knows"):
+        encode_frames(torch.nn.Identity(), clips)
+
+
+@needs_taef2
+def test_latent_mode_prior_fine_tunes_on_taef2_content_frames(vae, tmp_path):
+    """Latent mode end to end on a real latent space: clips → TAEF2 latents → content frames of a
+    CMD autoencoder on those latents → a prior on 32-channel latents, saved in the SD layout with
+    TAEF2 as its vae, loaded back, fine-tuned (its held-out loss falls), sampled and decoded to pixels."""
+    from cmdkit.models.content import (ContentFramePipeline, build_content_unet, build_noise_scheduler,
+                                       captioned_batches, denoising_loss, load_content_pipeline)
+    from cmdkit.text import PromptCache, load_text_encoder
+    from cmdkit.train import TrainConfig, train
+
+    world = ToyVideoDataset(48, 4, 32, 32, num_objects=1, seed=5)
+    clips = torch.stack([world[i]["video"] for i in range(len(world))])
+    captions = [world[i]["caption"] for i in range(len(world))]
+    torch.manual_seed(0)
+    autoencoder = CMDAutoencoder(in_channels=32, width=32, depth=1, heads=2, patch_size=2).eval()
+    with torch.no_grad():
+        frames = autoencoder.encode(encode_frames(vae, clips)).content_frame  # (48, 32, 4, 4)
+    assert frames.shape == (48, 32, 4, 4)
+
+    tokenizer, encoder = load_text_encoder()
+    texts = PromptCache(tokenizer, encoder)
+    scheduler = build_noise_scheduler(clip_sample=False)  # latents reach beyond ±1
+    unet = build_content_unet("smoke", in_channels=32, sample_size=4, cross_attention_dim=texts.dim)
+    ContentFramePipeline(unet=unet, scheduler=scheduler, text_encoder=encoder, tokenizer=tokenizer,
+                         vae=vae).save_pretrained(tmp_path / "prior")
+    pipe = load_content_pipeline(tmp_path / "prior")
+    assert isinstance(pipe.vae, TinyAutoencoder)
+
+    train_frames, held_out = frames[:40], frames[40:]
+    probe_text = texts(captions[40:])
+
+    def held_out_loss(model):  # averaged over four fixed draws of noise and timesteps
+        torch.manual_seed(7)
+        with torch.no_grad():
+            return sum(denoising_loss(model, pipe.scheduler, held_out, probe_text).item() for _ in range(4)) / 4
+
+    before = held_out_loss(pipe.unet)
+    result = train(pipe.unet.train().requires_grad_(True),
+                   lambda m, b: denoising_loss(m, pipe.scheduler, b["image"], b["text"]),
+                   captioned_batches(train_frames, captions[:40], texts, 8, seed=0),
+                   TrainConfig(steps=80, learning_rate=2e-3, ema_decay=None, progress=False))
+    assert held_out_loss(result.model) < 0.8 * before  # measured: 1.10 → 0.75
+
+    pipe.unet = result.model.eval()
+    pixels = pipe(captions[:2], num_inference_steps=3, guidance_scale=2.0, generator=torch.Generator().manual_seed(0),
+                  progress=False).images
+    assert pixels.shape == (2, 3, 32, 32) and pixels.abs().max() <= 1
+    latents = pipe(captions[:2], num_inference_steps=3, guidance_scale=2.0, generator=torch.Generator().manual_seed(0),
+                   decode=False, progress=False).images
+    assert latents.shape == (2, 32, 4, 4)
+    assert torch.allclose(decode_frames(vae, latents), pixels, atol=1e-5)

@@ -271,8 +271,10 @@ def _fingerprint(model: torch.nn.Module) -> str:
 
 @torch.no_grad()
 def encode_clips(autoencoder: CMDAutoencoder, dataset, count: int, batch_size: int = 64,
-                 progress: bool = True, cache: str | Path | None = None) -> dict:
+                 progress: bool = True, cache: str | Path | None = None, frame_space=None) -> dict:
     """Encode the first ``count`` clips of ``dataset`` once, for the generative stages to train on.
+    In latent mode pass the run's ``frame_space`` (:class:`cmdkit.models.vae.FrameSpace`): each
+    clip goes through its image VAE first.
 
     Returns ``{"content_frame": (N, C, H, W), "motion_latent": (N, D, L, H'+W'),
     "caption": [str] * N, "label": (N,)}`` on the CPU.
@@ -285,7 +287,8 @@ def encode_clips(autoencoder: CMDAutoencoder, dataset, count: int, batch_size: i
 
     if count > len(dataset):
         raise ValueError(f"asked for {count} clips but the dataset has {len(dataset)}")
-    key = {"autoencoder": _fingerprint(autoencoder), "count": str(count), "dataset": repr(dataset)}
+    key = {"autoencoder": _fingerprint(autoencoder), "count": str(count), "dataset": repr(dataset),
+           "space": repr(frame_space)}
     if cache is not None and Path(cache).is_file():
         found = _read_encodings(Path(cache), key)
         if found is not None:
@@ -294,8 +297,10 @@ def encode_clips(autoencoder: CMDAutoencoder, dataset, count: int, batch_size: i
     frames, motions, captions, labels = [], [], [], []
     for start in tqdm(range(0, count, batch_size), desc="encoding clips", disable=not progress):
         items = [dataset[i] for i in range(start, min(start + batch_size, count))]
-        video = torch.stack([item["video"] for item in items]).to(autoencoder.device, autoencoder.dtype)
-        encoding = autoencoder.encode(video)
+        video = torch.stack([item["video"] for item in items])
+        if frame_space is not None:
+            video = frame_space.encode(video)
+        encoding = autoencoder.encode(video.to(autoencoder.device, autoencoder.dtype))
         frames.append(encoding.content_frame.float().cpu())
         motions.append(encoding.motion_latent.float().cpu())
         captions += [item["caption"] for item in items]

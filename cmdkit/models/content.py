@@ -26,10 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from diffusers import AutoencoderKL, DDIMScheduler, DDPMScheduler, DiffusionPipeline, UNet2DConditionModel
+from diffusers import AutoencoderKL, DDPMScheduler, DiffusionPipeline, UNet2DConditionModel
 from diffusers.utils import BaseOutput
 
 from ..text import encode_prompts, load_text_encoder
+from .sampling import guided_ddim
+from .vae import TinyAutoencoder, decode_frames, load_image_vae
 
 __all__ = ["CONTENT_UNET_SIZES", "build_content_unet", "build_noise_scheduler", "ContentFramePipeline",
            "ContentFrameOutput", "load_content_pipeline", "REQUIRED_PARTS", "denoising_loss", "captioned_batches"]
@@ -90,7 +92,7 @@ class ContentFramePipeline(DiffusionPipeline):
     # an optional one is declared here and passed explicitly (vae=None in pixel mode).
     _optional_components = ["vae"]
 
-    def __init__(self, unet: UNet2DConditionModel, scheduler, text_encoder, tokenizer, vae: AutoencoderKL | None):
+    def __init__(self, unet: UNet2DConditionModel, scheduler, text_encoder, tokenizer, vae: AutoencoderKL | TinyAutoencoder | None):
         super().__init__()
         self.register_modules(unet=unet, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer, vae=vae)
 
@@ -109,31 +111,19 @@ class ContentFramePipeline(DiffusionPipeline):
         which is what caption dropout trains. ``generator`` seeds the initial noise.
         """
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
-        if num_inference_steps < 1:
-            raise ValueError(f"num_inference_steps must be >= 1; got {num_inference_steps}")
         size = self.unet.config.sample_size
         height, width = height or size, width or size
         factor = 2 ** (len(self.unet.config.block_out_channels) - 1)
         if height % factor or width % factor:
             raise ValueError(f"height and width must be multiples of {factor} for this UNet; got {height}×{width}")
         guided = guidance_scale != 1.0
-        cond = self.encode_prompt(prompts)
-        context = torch.cat([self.encode_prompt([""] * len(prompts)), cond]) if guided else cond
-
-        sampler = DDIMScheduler.from_config(self.scheduler.config)
-        sampler.set_timesteps(num_inference_steps, device=self.unet.device)
+        empty = self.encode_prompt([""] * len(prompts)) if guided else None
         shape = (len(prompts), self.unet.config.in_channels, height, width)
-        x = torch.randn(shape, generator=generator, device="cpu").to(self.unet.device, self.unet.dtype)
-        x = x * sampler.init_noise_sigma
-        for t in self.progress_bar(sampler.timesteps) if progress else sampler.timesteps:
-            model_input = torch.cat([x, x]) if guided else x
-            eps = self.unet(sampler.scale_model_input(model_input, t), t, encoder_hidden_states=context).sample
-            if guided:
-                uncond, cond_eps = eps.chunk(2)
-                eps = uncond + guidance_scale * (cond_eps - uncond)
-            x = sampler.step(eps, t, x).prev_sample
+        noise = torch.randn(shape, generator=generator, device="cpu").to(self.unet.device, self.unet.dtype)
+        x = guided_ddim(self.unet, self.scheduler.config, noise, self.encode_prompt(prompts), empty, guidance_scale,
+                        num_inference_steps, self.progress_bar if progress else (lambda steps: steps))
         if decode and self.vae is not None:
-            x = self.vae.decode(x / self.vae.config.scaling_factor).sample.clamp(-1, 1)
+            x = decode_frames(self.vae, x)
         return ContentFrameOutput(images=x.float())
 
 
@@ -167,7 +157,9 @@ def load_content_pipeline(path: str | Path, torch_dtype: torch.dtype | None = No
     try:
         unet = UNet2DConditionModel.from_pretrained(path, subfolder="unet", **kwargs)
         scheduler = DDPMScheduler.from_pretrained(path, subfolder="scheduler", local_files_only=True)
-        vae = AutoencoderKL.from_pretrained(path, subfolder="vae", **kwargs) if (path / "vae" / "config.json").is_file() else None
+        vae = load_image_vae(path / "vae") if (path / "vae" / "config.json").is_file() else None
+        if vae is not None and torch_dtype is not None:
+            vae = vae.to(torch_dtype)
     except (OSError, ValueError, RuntimeError) as err:
         raise ValueError(f"could not load the content model from {path}: {str(err).splitlines()[0]}") from None
     tokenizer, text_encoder = load_text_encoder(path / "text_encoder", path / "tokenizer")
@@ -177,10 +169,11 @@ def load_content_pipeline(path: str | Path, torch_dtype: torch.dtype | None = No
     return ContentFramePipeline(unet=unet, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer, vae=vae)
 
 
-def denoising_loss(unet: UNet2DConditionModel, scheduler: DDPMScheduler, images: torch.Tensor,
+def denoising_loss(unet: torch.nn.Module, scheduler: DDPMScheduler, images: torch.Tensor,
                    text: torch.Tensor) -> torch.Tensor:
-    """The diffusion objective: noise ``images`` (B, C, H, W) to a random timestep and predict
-    the noise (ε) — or the velocity, if the scheduler says ``v_prediction`` — given ``text`` (B, T, D)."""
+    """The diffusion objective: noise ``images`` (B, C, H, W) — or clips (B, C, L, H, W) for a
+    video UNet — to a random timestep and predict the noise (ε), or the velocity if the
+    scheduler says ``v_prediction``, given ``text`` (B, T, D)."""
     noise = torch.randn_like(images)
     t = torch.randint(0, scheduler.config.num_train_timesteps, (images.shape[0],), device=images.device)
     noisy = scheduler.add_noise(images, noise, t)
@@ -190,8 +183,8 @@ def denoising_loss(unet: UNet2DConditionModel, scheduler: DDPMScheduler, images:
 
 def captioned_batches(images: torch.Tensor, captions: list[str], texts, batch_size: int, seed: int = 0,
                       caption_dropout: float = 0.1):
-    """``step → {"image": (B, C, H, W), "text": (B, T, D)}`` from a fixed set of images, a pure
-    function of (seed, step). With probability ``caption_dropout`` a caption is replaced by the
+    """``step → {"image": (B, C, H, W), "text": (B, T, D)}`` from a fixed set of images (or
+    clips (N, C, L, H, W), which come out as (B, C, L, H, W)), a pure function of (seed, step). With probability ``caption_dropout`` a caption is replaced by the
     empty prompt, which teaches the unconditional branch classifier-free guidance needs."""
     from ..train import step_seed
 

@@ -8,6 +8,11 @@ the matching network and loads them by exact key match.
 
 Where to get the files: https://github.com/madebyollin/taesd (``taef2_encoder.pth``,
 ``taef2_decoder.pth``). Point ``CMDKIT_TAEF2`` at their folder, or pass it explicitly.
+
+``TinyAutoencoder`` is a diffusers model, so a pipeline saves it as its ``vae`` component
+like Stable Diffusion's ``AutoencoderKL``. :func:`encode_frames` and :func:`decode_frames`
+hide the difference between the two (SD's latents are scaled by ``scaling_factor``; TAEF2's
+are used as they come), and :func:`load_image_vae` loads either from a folder.
 """
 
 from __future__ import annotations
@@ -16,10 +21,15 @@ import os
 from pathlib import Path
 
 import torch
+from diffusers import AutoencoderKL, ConfigMixin, ModelMixin
+from diffusers.configuration_utils import register_to_config
 from einops import rearrange
 from torch import nn
 
-__all__ = ["TinyAutoencoder", "default_taef2_folder", "WeightsNotFoundError"]
+from .loading import CheckedLoadingMixin
+
+__all__ = ["TinyAutoencoder", "default_taef2_folder", "WeightsNotFoundError", "encode_frames", "decode_frames",
+           "load_image_vae", "latent_channels", "FrameSpace"]
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 TAEF2_FILES = ("taef2_encoder.pth", "taef2_decoder.pth")
@@ -62,17 +72,19 @@ class _SoftClamp(nn.Module):
         return torch.tanh(x / 3) * 3
 
 
-class TinyAutoencoder(nn.Module):
+class TinyAutoencoder(CheckedLoadingMixin, ModelMixin, ConfigMixin):
     """TAEF2: images (B, 3, H, W) in [-1, 1] ↔ latents (B, 32, H/8, W/8).
 
     H and W must be multiples of 8. ``encode_video``/``decode_video`` apply it frame by
     frame to clips (B, C, L, H, W), which is how CMD's latent mode uses an image VAE.
+    :meth:`from_taef2` reads the published checkpoint; ``save_pretrained``/``from_pretrained``
+    are diffusers' (safetensors), as for every model in a saved pipeline.
     """
 
     scale_factor = 8
-    latent_channels = 32
 
-    def __init__(self):
+    @register_to_config
+    def __init__(self, latent_channels: int = 32):
         super().__init__()
         c = 64
         self.encoder = nn.Sequential(
@@ -80,11 +92,11 @@ class TinyAutoencoder(nn.Module):
             _conv(c, c, stride=2, bias=False), _Block(c), _Block(c), _Block(c),
             _conv(c, c, stride=2, bias=False), _Block(c), _Block(c), _Block(c),
             _conv(c, c, stride=2, bias=False), _Block(c, pool=True), _Block(c, pool=True), _Block(c, pool=True),
-            _conv(c, self.latent_channels),
+            _conv(c, latent_channels),
         )
         up = lambda: nn.Upsample(scale_factor=2, mode="nearest")  # noqa: E731
         self.decoder = nn.Sequential(
-            _SoftClamp(), _conv(self.latent_channels, c), nn.ReLU(),
+            _SoftClamp(), _conv(latent_channels, c), nn.ReLU(),
             _Block(c, pool=True), _Block(c, pool=True), _Block(c, pool=True),
             up(), _conv(c, c, bias=False), _Block(c), _Block(c), _Block(c),
             up(), _conv(c, c, bias=False), _Block(c), _Block(c), _Block(c),
@@ -93,7 +105,7 @@ class TinyAutoencoder(nn.Module):
         )
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path | None = None) -> "TinyAutoencoder":
+    def from_taef2(cls, folder: str | Path | None = None) -> "TinyAutoencoder":
         """Load ``taef2_encoder.pth`` and ``taef2_decoder.pth`` from ``folder`` (default:
         :func:`default_taef2_folder`), by exact key match, with ``weights_only=True``."""
         folder = Path(folder) if folder is not None else default_taef2_folder()
@@ -140,3 +152,165 @@ class TinyAutoencoder(nn.Module):
         frames = rearrange(video, "b c l h w -> (b l) c h w")
         out = torch.cat([fn(frames[i:i + chunk]) for i in range(0, len(frames), chunk)])
         return rearrange(out, "(b l) c h w -> b c l h w", b=video.shape[0])
+
+
+def latent_channels(vae: nn.Module) -> int:
+    """Channels of the latents an image VAE makes (4 for SD's, 32 for TAEF2's)."""
+    return vae.config.latent_channels
+
+
+def encode_frames(vae: nn.Module, video: torch.Tensor, chunk: int = 32) -> torch.Tensor:
+    """Clips (B, 3, L, H, W) in [-1, 1] → latents (B, c, L, H/8, W/8), frame by frame, as the
+    diffusion models see them: SD's latents are the mode of the posterior times
+    ``scaling_factor``; TAEF2's are used as they come."""
+    if isinstance(vae, TinyAutoencoder):
+        return vae.encode_video(video, chunk)
+    if isinstance(vae, AutoencoderKL):
+        encode = lambda x: vae.encode(x).latent_dist.mode() * vae.config.scaling_factor  # noqa: E731
+        return TinyAutoencoder._per_frame(encode, video, chunk)
+    raise TypeError(f"not an image VAE the kit knows: {type(vae).__name__} (expected TinyAutoencoder or AutoencoderKL)")
+
+
+def decode_frames(vae: nn.Module, latents: torch.Tensor, chunk: int = 32) -> torch.Tensor:
+    """Latents (B, c, H, W) or (B, c, L, H, W) → pixels in [-1, 1]; inverse of :func:`encode_frames`."""
+    if isinstance(vae, TinyAutoencoder):
+        decode = vae.decode
+    elif isinstance(vae, AutoencoderKL):
+        decode = lambda z: vae.decode(z / vae.config.scaling_factor).sample.clamp(-1, 1)  # noqa: E731
+    else:
+        raise TypeError(f"not an image VAE the kit knows: {type(vae).__name__} (expected TinyAutoencoder or "
+                        f"AutoencoderKL)")
+    if latents.ndim == 4:
+        return torch.cat([decode(latents[i:i + chunk]) for i in range(0, len(latents), chunk)])
+    return TinyAutoencoder._per_frame(decode, latents, chunk)
+
+
+def load_image_vae(path: str | Path | None = None) -> nn.Module:
+    """The image VAE of latent mode, frozen and in eval mode, from:
+
+    * ``None`` — TAEF2's published files in :func:`default_taef2_folder`;
+    * a folder holding ``taef2_encoder.pth`` and ``taef2_decoder.pth``;
+    * a saved diffusers VAE folder (``config.json``): a ``TinyAutoencoder`` the kit saved, or an
+      ``AutoencoderKL`` such as Stable Diffusion's ``vae/`` subfolder.
+    """
+    folder = Path(path) if path is not None else default_taef2_folder()
+    config = folder / "config.json"
+    if config.is_file():
+        import json
+
+        name = json.loads(config.read_text()).get("_class_name")
+        if name == "TinyAutoencoder":
+            vae = TinyAutoencoder.from_pretrained(folder)
+        elif name == "AutoencoderKL":
+            vae = AutoencoderKL.from_pretrained(folder, local_files_only=True)
+        else:
+            raise ValueError(f"{folder} holds a {name}, not an image VAE (TinyAutoencoder or AutoencoderKL)")
+    else:
+        vae = TinyAutoencoder.from_taef2(folder)
+    return vae.eval().requires_grad_(False)
+
+
+class FrameSpace:
+    """What the kit's models see of a video: its pixels, or an image VAE's latents of each frame.
+
+    One object carries the choice through a run, so notebook code reads the same in both
+    spaces: ``encode`` takes pixel images (B, 3, H, W) or clips (B, 3, L, H, W) in [-1, 1] to
+    model space, ``decode`` brings model-space tensors back to pixels in [-1, 1]. In pixel
+    space both are the identity (``decode`` clamps). Notebook 01 chooses the space and saves it
+    (``save``); later stages ``load`` it, so every stage uses the same VAE.
+    """
+
+    SPACE_FILE = "space.json"
+
+    def __init__(self, vae: nn.Module | None = None):
+        self.vae = vae
+
+    @classmethod
+    def create(cls, space: str, vae_path: str | Path | None = None) -> "FrameSpace":
+        """``"pixel"``, or ``"latent"`` with the VAE of :func:`load_image_vae` (TAEF2 by default)."""
+        if space not in ("pixel", "latent"):
+            raise ValueError(f"space must be 'pixel' or 'latent'; got {space!r}")
+        if space == "pixel":
+            if vae_path is not None:
+                raise ValueError("vae_path is only used in latent space (space='latent')")
+            return cls()
+        return cls(load_image_vae(vae_path))
+
+    @property
+    def latent(self) -> bool:
+        return self.vae is not None
+
+    @property
+    def name(self) -> str:
+        return "latent" if self.latent else "pixel"
+
+    @property
+    def channels(self) -> int:
+        """Channels of model-space tensors: 3, or the VAE's latent channels (TAEF2 32, SD 4)."""
+        return latent_channels(self.vae) if self.latent else 3
+
+    @property
+    def scale(self) -> int:
+        """How much smaller model-space frames are than pixel frames: 8 for the VAEs, else 1."""
+        return 8 if self.latent else 1
+
+    @property
+    def clip_sample(self) -> bool:
+        """Whether samplers may clip predicted clean samples to [-1, 1]: true of pixels only."""
+        return not self.latent
+
+    @torch.no_grad()
+    def encode(self, pixels: torch.Tensor) -> torch.Tensor:
+        if not self.latent:
+            return pixels
+        pixels = pixels.to(self.vae.device, self.vae.dtype)
+        if pixels.ndim == 4:
+            return encode_frames(self.vae, pixels[:, :, None])[:, :, 0]
+        return encode_frames(self.vae, pixels)
+
+    @torch.no_grad()
+    def decode(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.latent:
+            return x.clamp(-1, 1)
+        return decode_frames(self.vae, x.to(self.vae.device, self.vae.dtype)).float()
+
+    def encode_dataset(self, dataset, count: int, batch_size: int = 64, progress: bool = True):
+        """A training set in model space. Pixels: ``dataset`` itself (it may be endless). Latents:
+        its first ``count`` clips encoded once, as a list of ``{"video", "caption", "label"}`` —
+        encoding every batch through the VAE would cost more than training the model on it."""
+        if not self.latent:
+            return dataset
+        from tqdm.auto import tqdm
+
+        encoded = []
+        for start in tqdm(range(0, count, batch_size), desc="encoding clips with the VAE", disable=not progress):
+            items = [dataset[i] for i in range(start, min(start + batch_size, count))]
+            latents = self.encode(torch.stack([item["video"] for item in items])).cpu()
+            encoded += [{**item, "video": z} for item, z in zip(items, latents)]
+        return encoded
+
+    def save(self, folder: str | Path) -> Path:
+        """``space.json`` naming the space, and in latent space the VAE in ``vae/`` (safetensors)."""
+        import json
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.latent:
+            self.vae.save_pretrained(folder / "vae")
+        (folder / self.SPACE_FILE).write_text(json.dumps({"space": self.name}))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "FrameSpace":
+        import json
+
+        folder = Path(folder)
+        marker = folder / cls.SPACE_FILE
+        if not marker.is_file():
+            raise FileNotFoundError(f"{folder} holds no {cls.SPACE_FILE}: it is not a frame space saved by notebook 01")
+        space = json.loads(marker.read_text())["space"]
+        return cls(load_image_vae(folder / "vae")) if space == "latent" else cls()
+
+    def __repr__(self) -> str:
+        return f"FrameSpace({self.name}" + (f", {type(self.vae).__name__}, {self.channels} channels)" if self.latent
+                                            else ")")
