@@ -68,6 +68,8 @@ def test_latent_mode_series(tmp_path):
     for prior in ("02_image_prior/image_prior", "03_content_frames/content_model"):
         assert json.loads((tmp_path / prior / "vae" / "config.json").read_text())["_class_name"] == "TinyAutoencoder"
         assert json.loads((tmp_path / prior / "unet" / "config.json").read_text())["in_channels"] == 32
+        scheduler = json.loads((tmp_path / prior / "scheduler" / "scheduler_config.json").read_text())
+        assert (scheduler["prediction_type"], scheduler["clip_sample"]) == ("v_prediction", False)
     # A pixel-space notebook refuses a latent run with a message saying so.
     later = run_series(tmp_path, {"preset": "smoke"}, only=["04"], stop_on_failure=False, echo=lambda *_: None)
     assert later[0].status == "failed" and "works in pixel space only" in later[0].error

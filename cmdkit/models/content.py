@@ -65,13 +65,16 @@ def build_content_unet(preset: str, in_channels: int, sample_size: int, cross_at
                                 cross_attention_dim=cross_attention_dim, **CONTENT_UNET_SIZES[preset])
 
 
-def build_noise_scheduler(clip_sample: bool = True) -> DDPMScheduler:
-    """The kit's training noise schedule: 1000 steps, cosine betas, ε-prediction. (Stable
-    Diffusion folders bring their own: scaled-linear betas.)
+def build_noise_scheduler(clip_sample: bool = True, prediction_type: str = "epsilon") -> DDPMScheduler:
+    """The kit's training noise schedule: 1000 steps, cosine betas. (Stable Diffusion folders
+    bring their own: scaled-linear betas.)
 
     ``clip_sample`` clips each step's predicted clean sample to [-1, 1] while sampling: right
-    for images, wrong for data that reaches beyond ±1, such as scaled motion latents."""
-    return DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="epsilon",
+    for images, wrong for data that reaches beyond ±1, such as VAE latents or scaled motion
+    latents. ``prediction_type`` is what the network predicts: the noise (``"epsilon"``) or the
+    velocity (``"v_prediction"``, as Stable Diffusion 2 does), which is the safer target when
+    samples are not clipped — see :attr:`cmdkit.models.vae.FrameSpace.prediction_type`."""
+    return DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type=prediction_type,
                          clip_sample=clip_sample)
 
 
