@@ -95,7 +95,8 @@ class ContentFramePipeline(DiffusionPipeline):
     # an optional one is declared here and passed explicitly (vae=None in pixel mode).
     _optional_components = ["vae"]
 
-    def __init__(self, unet: UNet2DConditionModel, scheduler, text_encoder, tokenizer, vae: AutoencoderKL | TinyAutoencoder | None):
+    def __init__(self, unet: UNet2DConditionModel, scheduler, text_encoder, tokenizer,
+                 vae: AutoencoderKL | TinyAutoencoder | None):
         super().__init__()
         self.register_modules(unet=unet, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer, vae=vae)
 
@@ -186,9 +187,10 @@ def denoising_loss(unet: torch.nn.Module, scheduler: DDPMScheduler, images: torc
 
 def captioned_batches(images: torch.Tensor, captions: list[str], texts, batch_size: int, seed: int = 0,
                       caption_dropout: float = 0.1):
-    """``step → {"image": (B, C, H, W), "text": (B, T, D)}`` from a fixed set of images (or
-    clips (N, C, L, H, W), which come out as (B, C, L, H, W)), a pure function of (seed, step). With probability ``caption_dropout`` a caption is replaced by the
-    empty prompt, which teaches the unconditional branch classifier-free guidance needs."""
+    """``step → {"image": (B, C, H, W), "text": (B, T, D)}`` from a fixed set of images (or of
+    clips (N, C, L, H, W), which come out as (B, C, L, H, W)), a pure function of (seed, step).
+    With probability ``caption_dropout`` a caption is replaced by the empty prompt, which
+    teaches the unconditional branch classifier-free guidance needs."""
     from ..train import step_seed
 
     if len(images) != len(captions):
