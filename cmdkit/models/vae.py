@@ -140,18 +140,19 @@ class TinyAutoencoder(CheckedLoadingMixin, ModelMixin, ConfigMixin):
 
     def encode_video(self, video: torch.Tensor, chunk: int = 32) -> torch.Tensor:
         """(B, 3, L, H, W) → (B, 32, L, H/8, W/8), frame by frame in chunks."""
-        return self._per_frame(self.encode, video, chunk)
+        return _per_image(self.encode, video, chunk)
 
     def decode_video(self, latents: torch.Tensor, chunk: int = 32) -> torch.Tensor:
         """(B, 32, L, h, w) → (B, 3, L, 8h, 8w) in [-1, 1]."""
-        return self._per_frame(self.decode, latents, chunk)
+        return _per_image(self.decode, latents, chunk)
 
-    @staticmethod
-    def _per_frame(fn, video: torch.Tensor, chunk: int) -> torch.Tensor:
-        """Apply an image function to every frame of (B, C, L, H, W), ``chunk`` frames at a time."""
-        frames = rearrange(video, "b c l h w -> (b l) c h w")
-        out = torch.cat([fn(frames[i:i + chunk]) for i in range(0, len(frames), chunk)])
-        return rearrange(out, "(b l) c h w -> b c l h w", b=video.shape[0])
+
+def _per_image(fn, x: torch.Tensor, chunk: int) -> torch.Tensor:
+    """Apply an image function to images (B, C, H, W) or to every frame of clips
+    (B, C, L, H, W), ``chunk`` images at a time."""
+    frames = x if x.ndim == 4 else rearrange(x, "b c l h w -> (b l) c h w")
+    out = torch.cat([fn(frames[i:i + chunk]) for i in range(0, len(frames), chunk)])
+    return out if x.ndim == 4 else rearrange(out, "(b l) c h w -> b c l h w", b=x.shape[0])
 
 
 def latent_channels(vae: nn.Module) -> int:
@@ -159,16 +160,18 @@ def latent_channels(vae: nn.Module) -> int:
     return vae.config.latent_channels
 
 
-def encode_frames(vae: nn.Module, video: torch.Tensor, chunk: int = 32) -> torch.Tensor:
-    """Clips (B, 3, L, H, W) in [-1, 1] → latents (B, c, L, H/8, W/8), frame by frame, as the
-    diffusion models see them: SD's latents are the mode of the posterior times
-    ``scaling_factor``; TAEF2's are used as they come."""
+def encode_frames(vae: nn.Module, pixels: torch.Tensor, chunk: int = 32) -> torch.Tensor:
+    """Images (B, 3, H, W) or clips (B, 3, L, H, W) in [-1, 1] → latents (B, c, H/8, W/8) or
+    (B, c, L, H/8, W/8), frame by frame, as the diffusion models see them: SD's latents are the
+    mode of the posterior times ``scaling_factor``; TAEF2's are used as they come."""
     if isinstance(vae, TinyAutoencoder):
-        return vae.encode_video(video, chunk)
-    if isinstance(vae, AutoencoderKL):
+        encode = vae.encode
+    elif isinstance(vae, AutoencoderKL):
         encode = lambda x: vae.encode(x).latent_dist.mode() * vae.config.scaling_factor  # noqa: E731
-        return TinyAutoencoder._per_frame(encode, video, chunk)
-    raise TypeError(f"not an image VAE the kit knows: {type(vae).__name__} (expected TinyAutoencoder or AutoencoderKL)")
+    else:
+        raise TypeError(f"not an image VAE the kit knows: {type(vae).__name__} (expected TinyAutoencoder or "
+                        f"AutoencoderKL)")
+    return _per_image(encode, pixels, chunk)
 
 
 def decode_frames(vae: nn.Module, latents: torch.Tensor, chunk: int = 32) -> torch.Tensor:
@@ -180,9 +183,7 @@ def decode_frames(vae: nn.Module, latents: torch.Tensor, chunk: int = 32) -> tor
     else:
         raise TypeError(f"not an image VAE the kit knows: {type(vae).__name__} (expected TinyAutoencoder or "
                         f"AutoencoderKL)")
-    if latents.ndim == 4:
-        return torch.cat([decode(latents[i:i + chunk]) for i in range(0, len(latents), chunk)])
-    return TinyAutoencoder._per_frame(decode, latents, chunk)
+    return _per_image(decode, latents, chunk)
 
 
 def load_image_vae(path: str | Path | None = None) -> nn.Module:
@@ -273,10 +274,7 @@ class FrameSpace:
     def encode(self, pixels: torch.Tensor) -> torch.Tensor:
         if not self.latent:
             return pixels
-        pixels = pixels.to(self.vae.device, self.vae.dtype)
-        if pixels.ndim == 4:
-            return encode_frames(self.vae, pixels[:, :, None])[:, :, 0]
-        return encode_frames(self.vae, pixels)
+        return encode_frames(self.vae, pixels.to(self.vae.device, self.vae.dtype))
 
     @torch.no_grad()
     def decode(self, x: torch.Tensor) -> torch.Tensor:
