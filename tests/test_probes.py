@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from cmdkit.data import COLOURS, ToyImageDataset, ToyVideoDataset
-from cmdkit.metrics import (caption_colour, caption_direction, colour_accuracy, direction_accuracy, dominant_colour,
-                            motion_direction)
+from cmdkit.metrics import (binomial_interval, caption_colour, caption_direction, caption_shape, colour_accuracy,
+                            direction_accuracy, dominant_colour, dominant_shape, motion_direction, shape_accuracy)
 
 
 def test_colour_probe_reads_real_toy_images():
@@ -53,3 +53,38 @@ def test_caption_direction():
     assert caption_direction("a red circle moves up slowly") == "up"
     with pytest.raises(ValueError, match="names no toy-world direction"):
         caption_direction("a red circle")
+
+
+@pytest.mark.parametrize("size", [32, 64])
+def test_shape_probe_reads_real_toy_images(size):
+    stills = ToyImageDataset(150, size, size, num_objects=1, seed=7)
+    images = torch.stack([stills[i]["image"] for i in range(150)])
+    captions = [stills[i]["caption"] for i in range(150)]
+    assert shape_accuracy(images, captions) == 1.0
+    # Each shape read as another one scores 0: the probe tells all three apart.
+    swap = {"circle": "square", "square": "triangle", "triangle": "circle"}
+    assert shape_accuracy(images, [c.replace(caption_shape(c), swap[caption_shape(c)]) for c in captions]) == 0.0
+
+
+def test_shape_probe_ignores_stray_pixels_and_fails_on_noise():
+    stills = ToyImageDataset(30, 32, 32, num_objects=1, seed=1)
+    images = torch.stack([stills[i]["image"] for i in range(30)])
+    captions = [stills[i]["caption"] for i in range(30)]
+    speckled = images.clone()
+    speckled[:, :, 0, 0] = torch.tensor([1.0, -1.0, -1.0]).view(1, 3)  # one saturated pixel in a corner
+    assert shape_accuracy(speckled, captions) == 1.0  # the largest region is still the object
+    noise = torch.rand(90, 3, 32, 32) * 2 - 1
+    assert shape_accuracy(noise, ["a red circle", "a red square", "a red triangle"] * 30) < 0.5
+    assert dominant_shape(torch.zeros(1, 3, 8, 8)) == ["none"]
+    with pytest.raises(ValueError, match="names no toy-world shape"):
+        caption_shape("a red blob")
+
+
+def test_binomial_interval():
+    low, high = binomial_interval(0.5, 8)
+    assert 0.2 < low < 0.23 and 0.77 < high < 0.8  # one image moves such a score by 12 points
+    low, high = binomial_interval(0.5, 54)
+    assert 0.36 < low < 0.38 and 0.62 < high < 0.64
+    assert binomial_interval(1.0, 48)[1] == pytest.approx(1.0) and binomial_interval(1.0, 48)[0] > 0.9
+    with pytest.raises(ValueError):
+        binomial_interval(1.5, 10)
