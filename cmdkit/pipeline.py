@@ -24,11 +24,39 @@ from diffusers.utils import BaseOutput
 
 from .models.autoencoder import CMDAutoencoder
 from .models.content import ContentFramePipeline
-from .models.motion_dit import MotionDiT, sample_motion
+from .diffusion import guided_sample, motion_denoiser
+from .models.motion_dit import MotionDiT
 from .models.vae import decode_frames
 from .text import encode_prompts
 
-__all__ = ["CMDPipeline", "CMDPipelineOutput"]
+__all__ = ["CMDPipeline", "CMDPipelineOutput", "sample_motion"]
+
+
+@torch.no_grad()
+def sample_motion(model: MotionDiT, scheduler, content_frame: torch.Tensor, num_frames: int, motion_length: int,
+                  encoder_hidden_states: torch.Tensor | None = None, class_labels: torch.Tensor | None = None,
+                  num_inference_steps: int = 25, guidance_scale: float = 1.0,
+                  generator: torch.Generator | None = None, progress: bool = False) -> torch.Tensor:
+    """Motion latents z (B, D, L, H'+W') for content frames x̄ (B, C, H, W), sampled with
+    ``scheduler`` (any diffusers scheduler on the motion model's schedule).
+
+    With ``guidance_scale`` ≠ 1 the text/class is guided and **x̄ is given to both branches**
+    (:func:`cmdkit.diffusion.motion_denoiser`). ``motion_length`` is H'+W' of the autoencoder's
+    grid. The initial noise is drawn on the CPU from ``generator``, so a seed gives the same
+    motion on any device. The model samples scaled latents (unit variance,
+    :meth:`~cmdkit.models.MotionDiT.scale_latents`); they are scaled back before returning.
+    """
+    from tqdm.auto import tqdm
+
+    device, dtype = model.device, model.dtype
+    shape = (content_frame.shape[0], model.config.motion_channels, num_frames, motion_length)
+    noise = torch.randn(shape, generator=generator, device="cpu").to(device, dtype)
+    text = encoder_hidden_states.to(device, dtype) if encoder_hidden_states is not None else None
+    labels = class_labels.to(device) if class_labels is not None else None
+    denoiser = motion_denoiser(model, content_frame.to(device, dtype), text, labels)
+    z = guided_sample(denoiser, scheduler, noise, guidance_scale, num_inference_steps, models=[model],
+                      progress_bar=lambda steps: tqdm(steps, desc="motion", disable=not progress, leave=False))
+    return model.unscale_latents(z).float()
 
 
 @dataclass

@@ -45,6 +45,9 @@ class TrainConfig:
     learning_rate: float = 3e-4
     weight_decay: float = 0.0
     warmup_steps: int = 0
+    # "constant" after warm-up, or "cosine": decay to zero by the last step, which short runs
+    # need to settle (the steps at a small learning rate are where the loss drops last).
+    lr_schedule: str = "constant"
     grad_clip: float | None = 1.0
     ema_decay: float | None = 0.999  # None: no EMA
     mixed_precision: str = "auto"  # "auto" (bf16 on a capable GPU, else none), "no", "fp16", "bf16"
@@ -62,6 +65,8 @@ class TrainConfig:
             raise ValueError(f"learning_rate must be > 0; got {self.learning_rate}")
         if self.ema_decay is not None and not 0 < self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in (0, 1) or None; got {self.ema_decay}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"lr_schedule must be 'constant' or 'cosine'; got {self.lr_schedule!r}")
         if self.mixed_precision not in ("auto", "no", "fp16", "bf16"):
             raise ValueError(f"mixed_precision must be 'auto', 'no', 'fp16' or 'bf16'; got {self.mixed_precision!r}")
 
@@ -185,7 +190,8 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, Any], torc
 
     accelerator = Accelerator(mixed_precision=_resolve_precision(config.mixed_precision))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    scheduler = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=config.warmup_steps)
+    scheduler = get_scheduler("constant_with_warmup" if config.lr_schedule == "constant" else "cosine",
+                              optimizer, num_warmup_steps=config.warmup_steps, num_training_steps=config.steps)
     model, optimizer = accelerator.prepare(model, optimizer)
     raw_model = accelerator.unwrap_model(model)
     ema = None

@@ -6,7 +6,8 @@ import torch
 
 from cmdkit.data import ToyVideoDataset
 from cmdkit.models.baseline import DirectVideoPipeline, build_baseline_unet
-from cmdkit.models.content import build_noise_scheduler, captioned_batches, denoising_loss
+from cmdkit.data import captioned_batches
+from cmdkit.diffusion import build_noise_scheduler, text_unet_loss
 from cmdkit.text import PromptCache, load_text_encoder
 from cmdkit.train import TrainConfig, train
 
@@ -26,7 +27,7 @@ def _pipeline(minilm, seed=0):
     torch.manual_seed(seed)
     tokenizer, encoder = minilm
     unet = build_baseline_unet("smoke", in_channels=3, cross_attention_dim=encoder.config.hidden_size, sample_size=16)
-    return DirectVideoPipeline(unet=unet, scheduler=build_noise_scheduler(), text_encoder=encoder, tokenizer=tokenizer)
+    return DirectVideoPipeline(unet=unet, scheduler=build_noise_scheduler(clip_sample=True), text_encoder=encoder, tokenizer=tokenizer)
 
 
 def _sample(pipe, seed, **kw):
@@ -43,14 +44,15 @@ def test_denoising_loss_on_clips_falls(minilm, clips):
     assert batches(0)["image"].shape == (4, 3, 4, 16, 16)
     # A fixed held-out batch of noise and timesteps, so the comparison is not noise-level luck.
     probe = {"image": videos[:8], "text": PromptCache(*minilm)(captions[:8])}
+    null_text = PromptCache(*minilm)([""])
 
     def held_out_loss(model):
         torch.manual_seed(123)
         with torch.no_grad():
-            return denoising_loss(model, scheduler, probe["image"], probe["text"]).item()
+            return text_unet_loss(model, scheduler, probe["image"], probe["text"], null_text, 0.0).item()
 
     before = held_out_loss(unet)
-    result = train(unet, lambda m, b: denoising_loss(m, scheduler, b["image"], b["text"]), batches,
+    result = train(unet, lambda m, b: text_unet_loss(m, scheduler, b["image"], b["text"], null_text), batches,
                    TrainConfig(steps=20, learning_rate=3e-3, ema_decay=None, progress=False))
     assert held_out_loss(result.model) < 0.5 * before  # measured: 1.12 → 0.22
 

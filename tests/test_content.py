@@ -6,8 +6,9 @@ import shutil
 import pytest
 import torch
 
-from cmdkit.models.content import (ContentFramePipeline, build_content_unet, build_noise_scheduler,
-                                   captioned_batches, denoising_loss, load_content_pipeline)
+from cmdkit.data import captioned_batches
+from cmdkit.diffusion import build_noise_scheduler, text_unet_loss
+from cmdkit.models.content import ContentFramePipeline, build_content_unet, load_content_pipeline
 from cmdkit.text import PromptCache, load_text_encoder
 
 
@@ -94,7 +95,7 @@ def test_missing_or_malformed_folders_say_what_is_wrong(tmp_path, minilm):
 
 
 def test_prior_learns_still_scenes(minilm):
-    """A few dozen steps of denoising training on toy stills lower the ε-prediction loss."""
+    """A few dozen steps of denoising training on toy stills lower the v-prediction loss."""
     from cmdkit.data import ToyImageDataset
     from cmdkit.train import TrainConfig, train
 
@@ -105,20 +106,20 @@ def test_prior_learns_still_scenes(minilm):
     scheduler = build_noise_scheduler()
     unet = build_content_unet("smoke", 3, 16, texts.dim)
     batches = captioned_batches(images, [stills[i]["caption"] for i in range(len(stills))], texts, 8)
-    result = train(unet, lambda model, b: denoising_loss(model, scheduler, b["image"], b["text"]), batches,
+    null_text = texts([""])
+    result = train(unet, lambda model, b: text_unet_loss(model, scheduler, b["image"], b["text"], null_text), batches,
                    TrainConfig(steps=60, learning_rate=1e-3, log_every=5, ema_decay=None, progress=False))
     assert sum(result.losses[-4:]) / 4 < 0.6 * result.losses[0]
 
 
-def test_caption_dropout_uses_the_empty_prompt(minilm):
+def test_captioned_batches_pair_images_with_their_captions(minilm):
     texts = PromptCache(*minilm)
-    images, captions = torch.zeros(4, 3, 8, 8), ["a red circle"] * 4
-    kept = captioned_batches(images, captions, texts, 64, caption_dropout=0.0)(0)["text"]
-    dropped = captioned_batches(images, captions, texts, 64, caption_dropout=1.0)(0)["text"]
-    assert torch.equal(dropped[0], texts([""])[0]) and torch.equal(kept[0], texts(["a red circle"])[0])
-    half = captioned_batches(images, captions, texts, 400, caption_dropout=0.5)(3)["text"]
-    empty = sum(torch.equal(row, texts([""])[0]) for row in half)
-    assert 150 < empty < 250
+    images = torch.arange(4.0).view(4, 1, 1, 1).expand(4, 3, 8, 8)
+    captions = ["a red circle", "a blue square", "a green circle", "a yellow triangle"]
+    batch = captioned_batches(images, captions, texts, 16, seed=2)(5)
+    for image, text in zip(batch["image"], batch["text"]):
+        assert torch.equal(text, texts([captions[int(image[0, 0, 0])]])[0])
+    assert torch.equal(batch["image"], captioned_batches(images, captions, texts, 16, seed=2)(5)["image"])
     with pytest.raises(ValueError, match="4 images but 3 captions"):
         captioned_batches(images, captions[:3], texts, 2)
 

@@ -6,8 +6,10 @@ import torch
 
 from cmdkit.config import PRESETS
 from cmdkit.models import MotionDiT
-from cmdkit.models.content import build_noise_scheduler
-from cmdkit.models.motion_dit import MOTION_DIT_SIZES, motion_batches, motion_loss, sample_motion
+from cmdkit.data import motion_batches
+from cmdkit.diffusion import build_noise_scheduler, motion_loss
+from cmdkit.models.motion_dit import MOTION_DIT_SIZES
+from cmdkit.pipeline import sample_motion
 from cmdkit.train import TrainConfig, train
 from model_helpers import randomise
 
@@ -104,12 +106,27 @@ def test_guidance_scale_one_is_conditional_sampling_and_guidance_matters():
     assert (run(1.0, seed=1) - plain).abs().max() > 1e-3
 
 
+def test_still_and_moving_parts_are_scaled_apart_and_exactly_inverted():
+    still = torch.randn(64, 8, 1, 8) * 2.0  # the same in every frame
+    moving = torch.randn(64, 8, 6, 8) * 0.3
+    z = still + moving - moving.mean(dim=2, keepdim=True)
+    factors = MotionDiT.latent_statistics(z)
+    assert factors["motion_scale"] > 4 * factors["latent_scale"]  # the small moving part is scaled up
+    model = MotionDiT(**TINY, **factors)
+    y = model.scale_latents(z)
+    y_still = y.mean(dim=2, keepdim=True)
+    assert abs(y_still.std().item() - 1) < 0.05 and abs((y - y_still).std().item() - 1) < 0.05
+    torch.testing.assert_close(model.unscale_latents(y), z, atol=1e-5, rtol=1e-5)
+    plain = MotionDiT(**TINY, latent_scale=0.5)  # one factor for both: a plain rescaling
+    torch.testing.assert_close(plain.scale_latents(z), 0.5 * z)
+
+
 def test_save_load_round_trip(tmp_path):
-    model = randomise(MotionDiT(**TINY, latent_scale=1.7))
+    model = randomise(MotionDiT(**TINY, latent_scale=1.7, motion_scale=3.1))
     model.save_pretrained(tmp_path)
     assert (tmp_path / "diffusion_pytorch_model.safetensors").exists()
     loaded = MotionDiT.from_pretrained(tmp_path).eval()
-    assert loaded.config.latent_scale == 1.7
+    assert (loaded.config.latent_scale, loaded.config.motion_scale) == (1.7, 3.1)
     z, x = inputs()
     text = torch.randn(2, 5, 384)
     torch.testing.assert_close(loaded(z, 7, x, encoder_hidden_states=text).sample,
@@ -174,3 +191,40 @@ def test_named_sizes_and_presets():
         paper = MotionDiT.from_preset(PRESETS["paper"])
     assert paper.config.content_channels == 4 and paper.config.content_patch_size == 8
     assert paper.num_tokens(16, 32 + 64, 64, 128) == {"motion": 8 * 48, "content": 8 * 16, "total": 512}
+
+
+def _toy_motion(count, seed):
+    """Motion latents shaped like the real ones: a large part the same in every frame (set by the
+    content frame) and a small moving part whose direction is the class — a ramp up (class 0) or
+    down (class 1) over the frames."""
+    g = torch.Generator().manual_seed(seed)
+    label = torch.randint(0, 2, (count,), generator=g)
+    content = torch.randn(count, 3, 16, 16, generator=g)
+    still = content[:, :1, ::2, :].mean(dim=-1).view(count, 1, 1, 8).expand(count, 8, 1, 8) * 3
+    ramp = torch.linspace(-1, 1, 8).view(1, 1, 8, 1) * (1 - 2 * label.float()).view(-1, 1, 1, 1)
+    motion = still + 0.4 * ramp.expand(count, 8, 8, 8)
+    return {"motion_latent": motion, "content_frame": content, "label": label, "caption": [""] * count}
+
+
+def _learned_direction(prediction_type, factors, steps=600):
+    torch.manual_seed(0)
+    train_set, probe = _toy_motion(512, 0), _toy_motion(64, 1)
+    model = MotionDiT(**TINY, text_dim=None, num_classes=2, **factors(train_set["motion_latent"]))
+    scheduler = build_noise_scheduler(prediction_type)
+    result = train(model, lambda m, b: motion_loss(m, scheduler, b), motion_batches(train_set, 32, seed=0),
+                   TrainConfig(steps=steps, learning_rate=2e-3, ema_decay=None, progress=False))
+    z = sample_motion(result.model, scheduler, probe["content_frame"], 8, 8, class_labels=probe["label"],
+                      num_inference_steps=20, guidance_scale=2.0, generator=torch.Generator().manual_seed(0))
+    slope = (z[:, :, -2:].mean(dim=(1, 2, 3)) - z[:, :, :2].mean(dim=(1, 2, 3)))  # end minus start
+    return ((slope > 0) == (probe["label"] == 0)).float().mean().item()
+
+
+def test_the_recipe_learns_which_way_things_move():
+    """The motion model's recipe (v-prediction, still and moving parts scaled apart) learns the
+    direction a class asks for in 600 steps, on latents whose moving part is ~11 % of the variance,
+    as in real ones (measured 57/64; 52 of 64 right has p < 1e-6 under guessing). The recipes it
+    replaced stay at chance on the same budget (measured: ε with one scale 45 %, v with one 55 %),
+    so a regression in either ingredient fails here."""
+    assert _learned_direction("v_prediction", MotionDiT.latent_statistics) >= 52 / 64
+    one_scale = lambda z: {"latent_scale": round(1 / z.std().item(), 4)}  # noqa: E731
+    assert _learned_direction("epsilon", one_scale) < 0.7

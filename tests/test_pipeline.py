@@ -7,7 +7,8 @@ import torch
 
 from cmdkit import CMDPipeline
 from cmdkit.models import CMDAutoencoder, MotionDiT
-from cmdkit.models.content import build_content_unet, build_noise_scheduler
+from cmdkit.diffusion import build_noise_scheduler
+from cmdkit.models.content import build_content_unet
 from cmdkit.text import load_text_encoder
 from model_helpers import randomise
 
@@ -27,8 +28,8 @@ def make_pipeline(text_model, class_conditional=False):
     condition = dict(text_dim=None, num_classes=12) if class_conditional else dict(text_dim=encoder.config.hidden_size)
     motion = randomise(MotionDiT(hidden_size=32, depth=1, num_heads=2, patch_size=2, content_patch_size=8,
                                  **condition), scale=0.05, seed=1)
-    return CMDPipeline(autoencoder=autoencoder, unet=unet.eval(), scheduler=build_noise_scheduler(),
-                       motion_transformer=motion, motion_scheduler=build_noise_scheduler(clip_sample=False),
+    return CMDPipeline(autoencoder=autoencoder, unet=unet.eval(), scheduler=build_noise_scheduler(clip_sample=True),
+                       motion_transformer=motion, motion_scheduler=build_noise_scheduler(clip_sample=True),
                        text_encoder=encoder, tokenizer=tokenizer, vae=None)
 
 

@@ -236,12 +236,13 @@ def _(tmp: Path):
 def _(tmp: Path):
     from cmdkit import CMDPipeline
     from cmdkit.models import CMDAutoencoder, MotionDiT
-    from cmdkit.models.content import build_content_unet, build_noise_scheduler
+    from cmdkit.diffusion import build_noise_scheduler
+    from cmdkit.models.content import build_content_unet
 
     pipe = CMDPipeline(autoencoder=CMDAutoencoder(width=32, depth=1, heads=2),
-                       unet=build_content_unet("smoke", 3, 16, 384), scheduler=build_noise_scheduler(),
+                       unet=build_content_unet("smoke", 3, 16, 384), scheduler=build_noise_scheduler(clip_sample=True),
                        motion_transformer=MotionDiT(hidden_size=32, depth=1, num_heads=2, content_patch_size=8),
-                       motion_scheduler=build_noise_scheduler(clip_sample=False), text_encoder=None, tokenizer=None)
+                       motion_scheduler=build_noise_scheduler(clip_sample=True), text_encoder=None, tokenizer=None)
     pipe("a red circle", height=20, width=16, progress=False)
 
 

@@ -117,8 +117,9 @@ def test_latent_mode_prior_fine_tunes_on_taef2_content_frames(vae, tmp_path):
     """Latent mode end to end on a real latent space: clips → TAEF2 latents → content frames of a
     CMD autoencoder on those latents → a prior on 32-channel latents, saved in the SD layout with
     TAEF2 as its vae, loaded back, fine-tuned (its held-out loss falls), sampled and decoded to pixels."""
-    from cmdkit.models.content import (ContentFramePipeline, build_content_unet, build_noise_scheduler,
-                                       captioned_batches, denoising_loss, load_content_pipeline)
+    from cmdkit.data import captioned_batches
+    from cmdkit.diffusion import build_noise_scheduler, text_unet_loss
+    from cmdkit.models.content import ContentFramePipeline, build_content_unet, load_content_pipeline
     from cmdkit.text import PromptCache, load_text_encoder
     from cmdkit.train import TrainConfig, train
 
@@ -134,8 +135,8 @@ def test_latent_mode_prior_fine_tunes_on_taef2_content_frames(vae, tmp_path):
     tokenizer, encoder = load_text_encoder()
     texts = PromptCache(tokenizer, encoder)
     space = FrameSpace(vae)
-    assert (space.clip_sample, space.prediction_type) == (False, "v_prediction")
-    scheduler = build_noise_scheduler(clip_sample=space.clip_sample, prediction_type=space.prediction_type)
+    assert space.clip_sample is False
+    scheduler = build_noise_scheduler(clip_sample=space.clip_sample)
     unet = build_content_unet("smoke", in_channels=32, sample_size=4, cross_attention_dim=texts.dim)
     ContentFramePipeline(unet=unet, scheduler=scheduler, text_encoder=encoder, tokenizer=tokenizer,
                          vae=vae).save_pretrained(tmp_path / "prior")
@@ -143,16 +144,17 @@ def test_latent_mode_prior_fine_tunes_on_taef2_content_frames(vae, tmp_path):
     assert isinstance(pipe.vae, TinyAutoencoder)
 
     train_frames, held_out = frames[:40], frames[40:]
-    probe_text = texts(captions[40:])
+    probe_text, null_text = texts(captions[40:]), texts([""])
 
     def held_out_loss(model):  # averaged over four fixed draws of noise and timesteps
         torch.manual_seed(7)
         with torch.no_grad():
-            return sum(denoising_loss(model, pipe.scheduler, held_out, probe_text).item() for _ in range(4)) / 4
+            return sum(text_unet_loss(model, pipe.scheduler, held_out, probe_text, null_text, 0.0).item()
+                       for _ in range(4)) / 4
 
     before = held_out_loss(pipe.unet)
     result = train(pipe.unet.train().requires_grad_(True),
-                   lambda m, b: denoising_loss(m, pipe.scheduler, b["image"], b["text"]),
+                   lambda m, b: text_unet_loss(m, pipe.scheduler, b["image"], b["text"], null_text),
                    captioned_batches(train_frames, captions[:40], texts, 8, seed=0),
                    TrainConfig(steps=80, learning_rate=2e-3, ema_decay=None, progress=False))
     assert held_out_loss(result.model) < 0.8 * before  # measured (v-prediction): 0.80 → 0.59

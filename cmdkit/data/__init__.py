@@ -16,10 +16,12 @@ from .toyworld import (
     render_video,
     sample_scene,
 )
+from .batches import captioned_batches, motion_batches
 from .video_folder import VideoFolder, VideoReadError, read_video, resize_clip
 
 __all__ = [
     "BACKGROUNDS", "CLASS_NAMES", "COLOURS", "DIRECTIONS", "SHAPES", "SPEEDS", "STILL_CLASS_NAMES",
     "Scene", "ToyObject", "ToyVideoDataset", "ToyImageDataset", "render_video", "render_image",
-    "sample_scene", "VideoFolder", "VideoReadError", "read_video", "resize_clip",
+    "sample_scene", "VideoFolder", "VideoReadError", "read_video", "resize_clip", "captioned_batches",
+    "motion_batches",
 ]

@@ -7,9 +7,9 @@ preset's size; ``paper`` is ModelScope's own configuration (1.4 B parameters), t
 the paper's efficiency comparison (Table 9).
 
 It trains with the same objective and training loop as the content model
-(:func:`~cmdkit.models.content.denoising_loss` on clips, caption dropout for guidance) and
-samples with the same DDIM loop (:func:`~cmdkit.models.sampling.guided_ddim`), so that a
-comparison with CMD differs only in what is being denoised.
+(:func:`~cmdkit.diffusion.diffusion_loss` on clips, caption dropout for guidance) and samples
+with the same guided loop (:func:`~cmdkit.diffusion.guided_sample`), so that a comparison with
+CMD differs only in what is being denoised.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch
 from diffusers import DiffusionPipeline, UNet3DConditionModel
 
 from ..text import encode_prompts
-from .sampling import guided_ddim
+from ..diffusion import guided_sample, unet_denoiser
 
 __all__ = ["BASELINE_SIZES", "build_baseline_unet", "DirectVideoPipeline"]
 
@@ -68,7 +68,7 @@ class DirectVideoPipeline(DiffusionPipeline):
     def __call__(self, prompt: str | list[str], num_frames: int, height: int, width: int,
                  num_inference_steps: int = 25, guidance_scale: float = 3.0,
                  generator: torch.Generator | None = None, progress: bool = True) -> torch.Tensor:
-        """Sample clips (B, C, L, H, W) in [-1, 1] with DDIM and classifier-free guidance on the
+        """Sample clips (B, C, L, H, W) in [-1, 1] with the pipeline's scheduler and classifier-free guidance on the
         text (the empty prompt as the unconditional branch). ``generator`` seeds the noise."""
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         factor = 2 ** (len(self.unet.config.block_out_channels) - 1)
@@ -77,9 +77,9 @@ class DirectVideoPipeline(DiffusionPipeline):
                              f"got {height}×{width}")
         if num_frames < 1:
             raise ValueError(f"num_frames must be >= 1; got {num_frames}")
-        empty = self.encode_prompt([""] * len(prompts)) if guidance_scale != 1.0 else None
         shape = (len(prompts), self.unet.config.in_channels, num_frames, height, width)
         noise = torch.randn(shape, generator=generator, device="cpu").to(self.unet.device, self.unet.dtype)
-        videos = guided_ddim(self.unet, self.scheduler.config, noise, self.encode_prompt(prompts), empty,
-                             guidance_scale, num_inference_steps, self.progress_bar if progress else (lambda s: s))
+        denoiser = unet_denoiser(self.unet, self.encode_prompt(prompts), self.encode_prompt([""]))
+        videos = guided_sample(denoiser, self.scheduler, noise, guidance_scale, num_inference_steps, models=[self.unet],
+                               progress_bar=self.progress_bar if progress else (lambda steps: steps))
         return videos.float().clamp(-1, 1)

@@ -15,8 +15,9 @@ This module gives one code path for both worlds:
   ``UNet2DConditionModel`` sized by preset; :class:`ContentFramePipeline` saves it in the
   same layout, so everything downstream treats it exactly like SD.
 
-Sampling (:meth:`ContentFramePipeline.__call__`) uses a DDIM scheduler made from the
-training scheduler's config, with classifier-free guidance batched in one forward pass.
+Sampling (:meth:`ContentFramePipeline.__call__`) runs the pipeline's ``scheduler`` component
+(DDIM on the training schedule unless replaced, as in any diffusers pipeline) through
+:func:`cmdkit.diffusion.guided_sample`, with classifier-free guidance batched in one forward pass.
 """
 
 from __future__ import annotations
@@ -26,15 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from diffusers import AutoencoderKL, DDPMScheduler, DiffusionPipeline, UNet2DConditionModel
+from diffusers import AutoencoderKL, DDIMScheduler, DiffusionPipeline, UNet2DConditionModel
 from diffusers.utils import BaseOutput
 
 from ..text import encode_prompts, load_text_encoder
-from .sampling import guided_ddim
+from ..diffusion import guided_sample, unet_denoiser
 from .vae import TinyAutoencoder, decode_frames, load_image_vae
 
-__all__ = ["CONTENT_UNET_SIZES", "build_content_unet", "build_noise_scheduler", "ContentFramePipeline",
-           "ContentFrameOutput", "load_content_pipeline", "REQUIRED_PARTS", "denoising_loss", "captioned_batches"]
+__all__ = ["CONTENT_UNET_SIZES", "build_content_unet", "ContentFramePipeline", "ContentFrameOutput",
+           "load_content_pipeline", "REQUIRED_PARTS"]
 
 # UNet sizes per preset. `paper` is Stable Diffusion 2.1-base's UNet (865 M parameters).
 CONTENT_UNET_SIZES: dict[str, dict] = {
@@ -63,19 +64,6 @@ def build_content_unet(preset: str, in_channels: int, sample_size: int, cross_at
         raise ValueError(f"preset must be one of {', '.join(map(repr, CONTENT_UNET_SIZES))}; got {preset!r}")
     return UNet2DConditionModel(sample_size=sample_size, in_channels=in_channels, out_channels=in_channels,
                                 cross_attention_dim=cross_attention_dim, **CONTENT_UNET_SIZES[preset])
-
-
-def build_noise_scheduler(clip_sample: bool = True, prediction_type: str = "epsilon") -> DDPMScheduler:
-    """The kit's training noise schedule: 1000 steps, cosine betas. (Stable Diffusion folders
-    bring their own: scaled-linear betas.)
-
-    ``clip_sample`` clips each step's predicted clean sample to [-1, 1] while sampling: right
-    for images, wrong for data that reaches beyond ±1, such as VAE latents or scaled motion
-    latents. ``prediction_type`` is what the network predicts: the noise (``"epsilon"``) or the
-    velocity (``"v_prediction"``, as Stable Diffusion 2 does), which is the safer target when
-    samples are not clipped — see :attr:`cmdkit.models.vae.FrameSpace.prediction_type`."""
-    return DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type=prediction_type,
-                         clip_sample=clip_sample)
 
 
 @dataclass
@@ -109,7 +97,7 @@ class ContentFramePipeline(DiffusionPipeline):
     def __call__(self, prompt: str | list[str], num_inference_steps: int = 25, guidance_scale: float = 3.0,
                  generator: torch.Generator | None = None, height: int | None = None, width: int | None = None,
                  decode: bool = True, progress: bool = True) -> ContentFrameOutput:
-        """Sample content frames with DDIM and classifier-free guidance on the text.
+        """Sample content frames with the pipeline's scheduler and classifier-free guidance on the text.
 
         ``guidance_scale`` = 1 disables guidance; the unconditional branch uses the empty prompt,
         which is what caption dropout trains. ``generator`` seeds the initial noise.
@@ -120,12 +108,11 @@ class ContentFramePipeline(DiffusionPipeline):
         factor = 2 ** (len(self.unet.config.block_out_channels) - 1)
         if height % factor or width % factor:
             raise ValueError(f"height and width must be multiples of {factor} for this UNet; got {height}×{width}")
-        guided = guidance_scale != 1.0
-        empty = self.encode_prompt([""] * len(prompts)) if guided else None
         shape = (len(prompts), self.unet.config.in_channels, height, width)
         noise = torch.randn(shape, generator=generator, device="cpu").to(self.unet.device, self.unet.dtype)
-        x = guided_ddim(self.unet, self.scheduler.config, noise, self.encode_prompt(prompts), empty, guidance_scale,
-                        num_inference_steps, self.progress_bar if progress else (lambda steps: steps))
+        denoiser = unet_denoiser(self.unet, self.encode_prompt(prompts), self.encode_prompt([""]))
+        x = guided_sample(denoiser, self.scheduler, noise, guidance_scale, num_inference_steps, models=[self.unet],
+                          progress_bar=self.progress_bar if progress else (lambda steps: steps))
         if decode and self.vae is not None:
             x = decode_frames(self.vae, x)
         return ContentFrameOutput(images=x.float())
@@ -160,7 +147,8 @@ def load_content_pipeline(path: str | Path, torch_dtype: torch.dtype | None = No
     kwargs = {"local_files_only": True, **({"torch_dtype": torch_dtype} if torch_dtype is not None else {})}
     try:
         unet = UNet2DConditionModel.from_pretrained(path, subfolder="unet", **kwargs)
-        scheduler = DDPMScheduler.from_pretrained(path, subfolder="scheduler", local_files_only=True)
+        # Any scheduler config (SD ships PNDM or DDIM ones; the kit saves DDIM) loads as DDIM on its schedule.
+        scheduler = DDIMScheduler.from_pretrained(path, subfolder="scheduler", local_files_only=True)
         vae = load_image_vae(path / "vae") if (path / "vae" / "config.json").is_file() else None
         if vae is not None and torch_dtype is not None:
             vae = vae.to(torch_dtype)
@@ -171,36 +159,3 @@ def load_content_pipeline(path: str | Path, torch_dtype: torch.dtype | None = No
         raise ValueError(f"{path}: text encoder width {text_encoder.config.hidden_size} does not match the UNet's "
                          f"cross_attention_dim {unet.config.cross_attention_dim}")
     return ContentFramePipeline(unet=unet, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer, vae=vae)
-
-
-def denoising_loss(unet: torch.nn.Module, scheduler: DDPMScheduler, images: torch.Tensor,
-                   text: torch.Tensor) -> torch.Tensor:
-    """The diffusion objective: noise ``images`` (B, C, H, W) — or clips (B, C, L, H, W) for a
-    video UNet — to a random timestep and predict the noise (ε), or the velocity if the
-    scheduler says ``v_prediction``, given ``text`` (B, T, D)."""
-    noise = torch.randn_like(images)
-    t = torch.randint(0, scheduler.config.num_train_timesteps, (images.shape[0],), device=images.device)
-    noisy = scheduler.add_noise(images, noise, t)
-    target = scheduler.get_velocity(images, noise, t) if scheduler.config.prediction_type == "v_prediction" else noise
-    return torch.nn.functional.mse_loss(unet(noisy, t, encoder_hidden_states=text).sample.float(), target.float())
-
-
-def captioned_batches(images: torch.Tensor, captions: list[str], texts, batch_size: int, seed: int = 0,
-                      caption_dropout: float = 0.1):
-    """``step → {"image": (B, C, H, W), "text": (B, T, D)}`` from a fixed set of images (or of
-    clips (N, C, L, H, W), which come out as (B, C, L, H, W)), a pure function of (seed, step).
-    With probability ``caption_dropout`` a caption is replaced by the empty prompt, which
-    teaches the unconditional branch classifier-free guidance needs."""
-    from ..train import step_seed
-
-    if len(images) != len(captions):
-        raise ValueError(f"got {len(images)} images but {len(captions)} captions")
-
-    def batch(step: int) -> dict:
-        generator = torch.Generator().manual_seed(step_seed(seed, step))
-        index = torch.randint(len(images), (batch_size,), generator=generator)
-        dropped = torch.rand(batch_size, generator=generator) < caption_dropout
-        prompts = ["" if drop else captions[i] for i, drop in zip(index.tolist(), dropped.tolist())]
-        return {"image": images[index], "text": texts(prompts)}
-
-    return batch

@@ -260,16 +260,6 @@ class FrameSpace:
         """Whether samplers may clip predicted clean samples to [-1, 1]: true of pixels only."""
         return not self.latent
 
-    @property
-    def prediction_type(self) -> str:
-        """What a diffusion model trained from scratch in this space should predict: the noise ε
-        for pixels, the velocity v for latents. Without clipping, ε-prediction recovers the clean
-        sample as (x_t − √(1−ᾱ_t)·ε̂) / √ᾱ_t, and at the first sampling steps √ᾱ_t is a few
-        hundredths under the cosine schedule, so an imperfect ε̂ is amplified many times and
-        samples drift far outside the data (on smoke TAEF2 latents: std 7.7 against the data's
-        0.8). v-prediction involves no such division (std 1.0)."""
-        return "v_prediction" if self.latent else "epsilon"
-
     @torch.no_grad()
     def encode(self, pixels: torch.Tensor) -> torch.Tensor:
         if not self.latent:
