@@ -111,9 +111,9 @@ PRESETS: dict[str, Preset] = {
         data=DataConfig(num_frames=8, height=32, width=32),
         autoencoder=AutoencoderSize(width=64, depth=2, heads=4, patch_size=4),
         motion=MotionSize("smoke", patch_size=2, content_patch_size=8, batch_size=32),
-        # The direct baseline's budget is matched in wall time to CMD's video stages (autoencoder,
-        # content fine-tuning, motion: about 440 s on a 2-core CPU); each of its steps costs ~8 s.
-        steps={"autoencoder": 300, "image_prior": 400, "content": 300, "motion": 1200, "baseline": 56},
+        # The direct baseline trains for as long as CMD's video stages did in the same run (notebook
+        # 06 measures it); its step count here is only a cap.
+        steps={"autoencoder": 300, "image_prior": 400, "content": 300, "motion": 1200, "baseline": 1000},
         learning_rates={"autoencoder": 3e-3, "image_prior": 2e-3, "content": 5e-4, "motion": 2e-3, "baseline": 1e-3},
         batch_size=8,
     ),

@@ -159,19 +159,22 @@ class CMDPipeline(DiffusionPipeline):
             raise ValueError(f"H'+W' = {grid_h + grid_w} of a {height}×{width} frame must be a multiple of the "
                              f"motion model's patch size {self.motion_transformer.config.patch_size}")
 
+        # The prompts' features, once: the content UNet reads them by cross-attention, the motion
+        # model pooled through adaLN (a class-conditional motion model reads only its labels).
+        text = encode_prompts(self.tokenizer, self.text_encoder, prompts)
+
         # 1. The content frame x̄, with guidance on the text.
         content_pipe = ContentFramePipeline(unet=self.unet, scheduler=self.scheduler, text_encoder=self.text_encoder,
                                             tokenizer=self.tokenizer, vae=None)
         content_pipe.set_progress_bar_config(desc="content frame", leave=False, disable=not progress)
         frames = content_pipe(prompts, num_inference_steps=content_steps, guidance_scale=content_guidance,
                               generator=generator, height=height, width=width, decode=False,
-                              progress=progress).images  # (B, C, H, W)
+                              progress=progress, prompt_embeds=text).images  # (B, C, H, W)
         frames = frames.clamp(-1, 1) if self.vae is None else frames
 
         # 2. The motion latent z given x̄, with guidance on the text (or class) only.
-        text = None if class_mode else encode_prompts(self.tokenizer, self.text_encoder, prompts)
         motion = sample_motion(self.motion_transformer, self.motion_scheduler, frames, num_frames, grid_h + grid_w,
-                               encoder_hidden_states=text, class_labels=class_labels,
+                               encoder_hidden_states=None if class_mode else text, class_labels=class_labels,
                                num_inference_steps=motion_steps, guidance_scale=motion_guidance,
                                generator=generator, progress=progress)  # (B, D, L, H'+W')
 

@@ -52,6 +52,9 @@ class TrainConfig:
     ema_decay: float | None = 0.999  # None: no EMA
     mixed_precision: str = "auto"  # "auto" (bf16 on a capable GPU, else none), "no", "fp16", "bf16"
     checkpoint_every: int = 0  # 0: only at the end
+    # Stop once this much training time is spent (summed over resumed sessions), even before
+    # `steps`: how a comparison is matched in compute measured at run time. None: no limit.
+    max_seconds: float | None = None
     keep_checkpoints: int = 2
     log_every: int = 10
     seed: int = 0
@@ -65,6 +68,8 @@ class TrainConfig:
             raise ValueError(f"learning_rate must be > 0; got {self.learning_rate}")
         if self.ema_decay is not None and not 0 < self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in (0, 1) or None; got {self.ema_decay}")
+        if self.max_seconds is not None and self.max_seconds <= 0:
+            raise ValueError(f"max_seconds must be > 0 or None; got {self.max_seconds}")
         if self.lr_schedule not in ("constant", "cosine"):
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine'; got {self.lr_schedule!r}")
         if self.mixed_precision not in ("auto", "no", "fp16", "bf16"):
@@ -78,6 +83,7 @@ class TrainResult:
     history: list[dict[str, float]] = field(default_factory=list)  # one entry per logged step
     resumed_from: int = 0
     seconds: float = 0.0  # training wall time, summed over every session of this run
+    final_step: int = 0  # steps done in all (fewer than asked when max_seconds ran out)
 
     checkpoint: Path | None = None
 
@@ -214,7 +220,8 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, Any], torc
     bar = tqdm(total=config.steps, initial=start, desc=config.description,
                disable=not (config.progress and accelerator.is_local_main_process), dynamic_ncols=True)
     last_saved = latest_checkpoint(folder) if folder is not None else None
-    for step in range(start, config.steps):
+    spent = config.max_seconds is not None and earlier_seconds >= config.max_seconds  # resumed after the budget ran out
+    for step in range(start, start if spent else config.steps):
         torch.manual_seed(step_seed(config.seed, step, accelerator.process_index))
         batch = send_to_device(batches(step), accelerator.device, non_blocking=True)
         with accelerator.autocast():
@@ -234,19 +241,25 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, Any], torc
             ema.step(raw_model.parameters())
 
         done = step + 1
-        if done % config.log_every == 0 or done == config.steps or done == 1:
+        elapsed = time.time() - began
+        out_of_time = config.max_seconds is not None and elapsed >= config.max_seconds
+        if config.max_seconds is not None and accelerator.num_processes > 1:  # all processes stop at one step
+            flag = torch.tensor(float(out_of_time), device=accelerator.device)
+            out_of_time = accelerator.reduce(flag, reduction="sum").item() > 0
+        if done % config.log_every == 0 or done == config.steps or done == 1 or out_of_time:
             value = accelerator.reduce(loss.detach().float(), reduction="mean").item()
             history.append({"step": done, "loss": value, "lr": scheduler.get_last_lr()[0],
-                            "seconds": round(time.time() - began, 3)})
+                            "seconds": round(elapsed, 3)})
             bar.set_postfix(loss=f"{value:.4f}")
         bar.update(1)
-        elapsed = time.time() - began
         at_checkpoint = config.checkpoint_every and done % config.checkpoint_every == 0
-        if folder is not None and (at_checkpoint or done == config.steps):
+        if folder is not None and (at_checkpoint or done == config.steps or out_of_time):
             if accelerator.is_main_process:
                 last_saved = _save_checkpoint(folder, done, raw_model, optimizer, scheduler, ema, history, config,
                                               seconds=elapsed)
             accelerator.wait_for_everyone()
+        if out_of_time:
+            break
     bar.close()
     model.eval()
 
@@ -255,7 +268,9 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, Any], torc
         ema_model = copy.deepcopy(raw_model)
         ema.copy_to(ema_model.parameters())
         ema_model.eval()
+    final_step = int(history[-1]["step"]) if history else start
     return TrainResult(model=raw_model, ema_model=ema_model, history=history, resumed_from=resumed_from,
+                       final_step=final_step,
                        seconds=round(elapsed, 2), checkpoint=last_saved)
 
 

@@ -91,3 +91,25 @@ def test_training_time_accumulates_across_resumes(tmp_path):
     first = train(make_model(), loss, data, config(10), checkpoint_dir=tmp_path)
     again = train(make_model(), loss, data, config(10), checkpoint_dir=tmp_path)  # nothing left to do
     assert again.resumed_from == 10 and again.seconds >= first.seconds > 0
+
+
+def test_a_time_budget_stops_training_and_a_resumed_run_keeps_it(tmp_path):
+    """max_seconds stops a run once that much training time is spent (the compute-matched
+    comparison of notebook 06), saves the step it reached, and a rerun does not train further."""
+    import time
+
+    model = torch.nn.Linear(4, 1)
+
+    def slow_loss(m, batch):
+        time.sleep(0.05)
+        return (m(batch) ** 2).mean()
+
+    config = TrainConfig(steps=1000, learning_rate=1e-2, max_seconds=0.5, progress=False, ema_decay=None)
+    result = train(model, slow_loss, lambda step: torch.randn(8, 4), config, checkpoint_dir=tmp_path)
+    assert 3 <= result.final_step < 100, result.final_step
+    assert result.seconds >= 0.5 and result.checkpoint.name == f"step-{result.final_step:06d}"
+    again = train(torch.nn.Linear(4, 1), slow_loss, lambda step: torch.randn(8, 4), config, checkpoint_dir=tmp_path)
+    assert again.final_step == result.final_step
+    assert torch.equal(again.model.weight, result.model.weight)
+    with pytest.raises(ValueError, match="max_seconds"):
+        TrainConfig(steps=10, max_seconds=0)

@@ -54,10 +54,14 @@ def caption_colour(caption: str) -> str:
     return _first_named(caption, COLOURS, "colour")
 
 
+def _agreement(found: list[str], captions: list[str], named) -> float:
+    """Fraction of ``found`` names that equal what ``named(caption)`` reads from their captions."""
+    return sum(f == named(c) for f, c in zip(found, captions)) / len(captions)
+
+
 def colour_accuracy(images: torch.Tensor, captions: list[str]) -> float:
     """Fraction of images whose dominant colour is the one their caption names first."""
-    found = dominant_colour(images)
-    return sum(f == caption_colour(c) for f, c in zip(found, captions)) / len(captions)
+    return _agreement(dominant_colour(images), captions, caption_colour)
 
 
 def _largest_blob(mask: torch.Tensor) -> torch.Tensor:
@@ -126,8 +130,7 @@ def caption_shape(caption: str) -> str:
 
 def shape_accuracy(images: torch.Tensor, captions: list[str]) -> float:
     """Fraction of single-object images whose shape is the one their caption names."""
-    found = dominant_shape(images)
-    return sum(f == caption_shape(c) for f, c in zip(found, captions)) / len(captions)
+    return _agreement(dominant_shape(images), captions, caption_shape)
 
 
 def binomial_interval(fraction: float, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -183,8 +186,7 @@ def caption_direction(caption: str) -> str:
 
 def direction_accuracy(videos: torch.Tensor, captions: list[str]) -> float:
     """Fraction of clips whose object moves the way their caption says (single-object captions)."""
-    found = motion_direction(videos)
-    return sum(f == caption_direction(c) for f, c in zip(found, captions)) / len(captions)
+    return _agreement(motion_direction(videos), captions, caption_direction)
 
 
 # A fixed prompt set for scoring a generator: every colour and every direction, one object each.

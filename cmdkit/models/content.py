@@ -96,11 +96,13 @@ class ContentFramePipeline(DiffusionPipeline):
     @torch.no_grad()
     def __call__(self, prompt: str | list[str], num_inference_steps: int = 25, guidance_scale: float = 3.0,
                  generator: torch.Generator | None = None, height: int | None = None, width: int | None = None,
-                 decode: bool = True, progress: bool = True) -> ContentFrameOutput:
+                 decode: bool = True, progress: bool = True,
+                 prompt_embeds: torch.Tensor | None = None) -> ContentFrameOutput:
         """Sample content frames with the pipeline's scheduler and classifier-free guidance on the text.
 
         ``guidance_scale`` = 1 disables guidance; the unconditional branch uses the empty prompt,
         which is what caption dropout trains. ``generator`` seeds the initial noise.
+        ``prompt_embeds`` (B, T, D): the prompts' features when the caller has them already.
         """
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         size = self.unet.config.sample_size
@@ -110,7 +112,8 @@ class ContentFramePipeline(DiffusionPipeline):
             raise ValueError(f"height and width must be multiples of {factor} for this UNet; got {height}×{width}")
         shape = (len(prompts), self.unet.config.in_channels, height, width)
         noise = torch.randn(shape, generator=generator, device="cpu").to(self.unet.device, self.unet.dtype)
-        denoiser = unet_denoiser(self.unet, self.encode_prompt(prompts), self.encode_prompt([""]))
+        text = self.encode_prompt(prompts) if prompt_embeds is None else prompt_embeds.to(self.unet.device, self.unet.dtype)
+        denoiser = unet_denoiser(self.unet, text, self.encode_prompt([""]))
         x = guided_sample(denoiser, self.scheduler, noise, guidance_scale, num_inference_steps, models=[self.unet],
                           progress_bar=self.progress_bar if progress else (lambda steps: steps))
         if decode and self.vae is not None:
