@@ -19,10 +19,12 @@ NOTEBOOKS = [p.stem for p in list_notebooks()]
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("smoke_run")
-    # Short training budgets keep CI within its time: here the notebooks are checked for running
-    # end to end and reproducing their numbers, not for what a full smoke run learns (`make demo`).
+    # Short training budgets and 10-step samplers keep CI within its time: here the notebooks are
+    # checked for running end to end and reproducing their numbers, not for what a full smoke run
+    # learns (`make demo`; the stage tests in test_*.py guard the learning).
     results = run_series(run_dir, {"preset": "smoke", "seed": 0, "train_steps": 100, "baseline_steps": 4,
-                                   "compare_clips": 4}, stop_on_failure=False,
+                                   "compare_clips": 4, "sampling_steps": 10, "content_steps": 10,
+                                   "motion_steps": 10}, stop_on_failure=False,
                          echo=lambda *_: None)
     return run_dir, {r.notebook: r for r in results}
 
