@@ -113,7 +113,7 @@ PRESETS: dict[str, Preset] = {
         motion=MotionSize("smoke", patch_size=2, content_patch_size=8, batch_size=32),
         # The direct baseline trains for as long as CMD's video stages did in the same run (notebook
         # 06 measures it); its step count here is only a cap.
-        steps={"autoencoder": 300, "image_prior": 400, "content": 300, "motion": 1200, "baseline": 1000},
+        steps={"autoencoder": 300, "image_prior": 400, "content": 300, "motion": 1800, "baseline": 1000},
         learning_rates={"autoencoder": 3e-3, "image_prior": 2e-3, "content": 5e-4, "motion": 2e-3, "baseline": 1e-3},
         batch_size=8,
     ),
