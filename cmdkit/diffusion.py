@@ -97,7 +97,7 @@ def diffusion_loss(denoiser: Denoiser, scheduler, sample: torch.Tensor, conditio
     error = F.mse_loss(prediction.float(), diffusion_target(scheduler, sample, noise, t).float(), reduction="none")
     if snr_gamma is None:
         return error.mean()
-    alpha_bar = scheduler.alphas_cumprod.to(sample.device)[t].float()
+    alpha_bar = _alpha_bar(scheduler, t, t)  # (B,)
     snr = alpha_bar / (1 - alpha_bar)
     # Min-SNR for the ε target is min(SNR, γ)/SNR; the v target's error is (SNR + 1)× the ε-equivalent.
     divisor = snr + 1 if scheduler.config.prediction_type == "v_prediction" else snr

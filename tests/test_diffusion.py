@@ -108,3 +108,21 @@ def test_unet_denoiser_reads_the_empty_prompt_where_dropped():
     assert seen["context"][2:].abs().max() == 0
     with pytest.raises(ValueError, match="do not match"):
         unet_denoiser(Unet(), text, torch.zeros(1, 6, 7))
+
+
+def test_min_snr_weights_the_clean_steps_down():
+    """With γ the error of a step is weighted by min(SNR, γ)/(SNR + 1) for the v target: at most
+    γ/(γ+1) for nearly clean inputs, ≈ SNR for very noisy ones."""
+    scheduler = build_noise_scheduler()
+    x0 = torch.randn(256, 3)
+    zero = lambda xt, t, drop: torch.zeros_like(xt)  # noqa: E731
+    torch.manual_seed(3)
+    weighted = diffusion_loss(zero, scheduler, x0, snr_gamma=5.0).item()
+    torch.manual_seed(3)  # the same noise and steps, by hand
+    noise, t = torch.randn_like(x0), torch.randint(0, 1000, (256,))
+    v = diffusion_target(scheduler, x0, noise, t)
+    snr = scheduler.alphas_cumprod[t] / (1 - scheduler.alphas_cumprod[t])
+    expected = ((v ** 2).mean(dim=1) * snr.clamp(max=5.0) / (snr + 1)).mean().item()
+    assert abs(weighted - expected) < 1e-5 * max(1.0, expected)
+    torch.manual_seed(3)
+    assert diffusion_loss(zero, scheduler, x0).item() > weighted  # weights are below 1
