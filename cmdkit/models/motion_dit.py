@@ -248,20 +248,23 @@ class MotionDiT(CheckedLoadingMixin, ModelMixin, ConfigMixin):
 
         z is the sum of a part that is the same in every frame (its mean over time, which the
         content frame largely determines) and a part that changes (what moves). On the toy world
-        the moving part is only ~13 % of z's variance, so under one scale factor the denoising
+        the moving part is only ~12 % of z's variance, so under one scale factor the denoising
         loss is spent mostly on the still part and the motion is learned last. Each part gets
         its own factor, so both reach unit variance and count equally; the map is linear and
         exactly inverted by :meth:`unscale_latents`.
         """
         still = z.mean(dim=2, keepdim=True)  # (B, D, 1, H'+W')
-        moving_scale = self.config.motion_scale or self.config.latent_scale
-        return self.config.latent_scale * still + moving_scale * (z - still)
+        return self.config.latent_scale * still + self._moving_scale * (z - still)
 
     def unscale_latents(self, y: torch.Tensor) -> torch.Tensor:
         """The inverse of :meth:`scale_latents`."""
         still = y.mean(dim=2, keepdim=True)
-        moving_scale = self.config.motion_scale or self.config.latent_scale
-        return still / self.config.latent_scale + (y - still) / moving_scale
+        return still / self.config.latent_scale + (y - still) / self._moving_scale
+
+    @property
+    def _moving_scale(self) -> float:
+        """The factor of z's moving part: ``motion_scale``, or ``latent_scale`` if none was set."""
+        return self.config.motion_scale or self.config.latent_scale
 
     @staticmethod
     def latent_statistics(motion_latents: torch.Tensor) -> dict[str, float]:
