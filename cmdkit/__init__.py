@@ -17,6 +17,9 @@ _LAZY = {
     "TinyAutoencoder": "cmdkit.models.vae",
     "CMDPipeline": "cmdkit.pipeline",
     "CMDPipelineOutput": "cmdkit.pipeline",
+    "ContentFramePipeline": "cmdkit.pipeline",
+    "DirectVideoPipeline": "cmdkit.pipeline",
+    "FrameSpace": "cmdkit.space",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -41,19 +41,16 @@ class DataConfig:
     num_frames: int
     height: int
     width: int
-    # "pixel": the autoencoder sees RGB frames; "latent": frames go through an image VAE first
-    # (×8 smaller, 4 channels for Stable Diffusion's VAE, 32 for TAEF2).
+    # "pixel": the models see RGB frames; "latent": frames go through an image VAE first.
+    # What that implies (channels, scale, clipping) is decided by cmdkit.space.FrameSpace.
     space: str = "pixel"
 
     @property
     def scale(self) -> int:
-        """How much smaller the models' frames are than the video's: 8 in latent space, else 1."""
-        return 8 if self.space == "latent" else 1
+        """How much smaller the models' frames are than the video's (:func:`cmdkit.space.space_scale`)."""
+        from .space import space_scale
 
-    @property
-    def channels(self) -> int:
-        """Channels of what the models see: 4 (Stable Diffusion's VAE latents) or 3 (RGB)."""
-        return 4 if self.space == "latent" else 3
+        return space_scale(self.space)
 
     @property
     def model_shape(self) -> tuple[int, int, int]:
@@ -82,6 +79,41 @@ class MotionSize:
     batch_size: int = 32  # motion latents are small: larger batches than the other stages
 
 
+# diffusers UNet sizes per preset, for the content-frame model (a 2-D text-to-image UNet) and
+# the direct video baseline (the ModelScope 3-D UNet). On the smoke preset both put attention
+# only at the coarser level, where it is affordable on a CPU.
+_CONTENT_UNETS: dict[str, dict] = {
+    "smoke": dict(block_out_channels=(32, 64), layers_per_block=1, attention_head_dim=8, norm_num_groups=8,
+                  down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                  up_block_types=("CrossAttnUpBlock2D", "UpBlock2D")),
+    "classroom": dict(block_out_channels=(64, 128, 256), layers_per_block=2, attention_head_dim=8,
+                      norm_num_groups=32,
+                      down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+                      up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D")),
+    # Stable Diffusion 2.1-base's UNet (865 M parameters).
+    "paper": dict(block_out_channels=(320, 640, 1280, 1280), layers_per_block=2, attention_head_dim=(5, 10, 20, 20),
+                  norm_num_groups=32, use_linear_projection=True,
+                  down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D",
+                                    "DownBlock2D"),
+                  up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D")),
+}
+_BASELINE_UNETS: dict[str, dict] = {
+    "smoke": dict(block_out_channels=(32, 64), layers_per_block=1, attention_head_dim=8, norm_num_groups=8,
+                  down_block_types=("DownBlock3D", "CrossAttnDownBlock3D"),
+                  up_block_types=("CrossAttnUpBlock3D", "UpBlock3D")),
+    "classroom": dict(block_out_channels=(64, 128, 256), layers_per_block=2, attention_head_dim=8,
+                      norm_num_groups=32,
+                      down_block_types=("CrossAttnDownBlock3D", "CrossAttnDownBlock3D", "DownBlock3D"),
+                      up_block_types=("UpBlock3D", "CrossAttnUpBlock3D", "CrossAttnUpBlock3D")),
+    # damo-vilab/text-to-video-ms-1.7b's UNet (diffusers' defaults are this configuration).
+    "paper": dict(block_out_channels=(320, 640, 1280, 1280), layers_per_block=2, attention_head_dim=64,
+                  norm_num_groups=32,
+                  down_block_types=("CrossAttnDownBlock3D", "CrossAttnDownBlock3D", "CrossAttnDownBlock3D",
+                                    "DownBlock3D"),
+                  up_block_types=("UpBlock3D", "CrossAttnUpBlock3D", "CrossAttnUpBlock3D", "CrossAttnUpBlock3D")),
+}
+
+
 @dataclass(frozen=True)
 class Preset:
     name: str
@@ -89,6 +121,10 @@ class Preset:
     data: DataConfig
     autoencoder: AutoencoderSize
     motion: MotionSize
+    # The diffusers UNets' sizes: keyword arguments of UNet2DConditionModel (content frames)
+    # and UNet3DConditionModel (the direct baseline), channels and sample size left out.
+    content_unet: Mapping[str, Any]
+    baseline_unet: Mapping[str, Any]
     # Training budgets (optimizer steps) and learning rates, per stage. Later stages add keys.
     steps: Mapping[str, int] = field(default_factory=dict)
     learning_rates: Mapping[str, float] = field(default_factory=dict)
@@ -111,9 +147,11 @@ PRESETS: dict[str, Preset] = {
         data=DataConfig(num_frames=8, height=32, width=32),
         autoencoder=AutoencoderSize(width=64, depth=2, heads=4, patch_size=4),
         motion=MotionSize("smoke", patch_size=2, content_patch_size=8, batch_size=32),
+        content_unet=_CONTENT_UNETS["smoke"], baseline_unet=_BASELINE_UNETS["smoke"],
         # The direct baseline trains for as long as CMD's video stages did in the same run (notebook
         # 06 measures it); its step count here is only a cap.
-        steps={"autoencoder": 300, "image_prior": 400, "content": 300, "motion": 1800, "baseline": 1000},
+        steps={"autoencoder": 300, "image_prior": 400, "content": 300, "motion": 1800, "baseline": 1000,
+               "toy_classifier": 300},
         learning_rates={"autoencoder": 3e-3, "image_prior": 2e-3, "content": 5e-4, "motion": 2e-3, "baseline": 1e-3},
         batch_size=8,
     ),
@@ -123,7 +161,9 @@ PRESETS: dict[str, Preset] = {
         data=DataConfig(num_frames=16, height=64, width=64),
         autoencoder=AutoencoderSize(width=256, depth=6, heads=8, patch_size=4),
         motion=MotionSize("S", patch_size=2, content_patch_size=8, batch_size=128),
-        steps={"autoencoder": 20_000, "image_prior": 20_000, "content": 10_000, "motion": 20_000, "baseline": 20_000},
+        content_unet=_CONTENT_UNETS["classroom"], baseline_unet=_BASELINE_UNETS["classroom"],
+        steps={"autoencoder": 20_000, "image_prior": 20_000, "content": 10_000, "motion": 20_000, "baseline": 20_000,
+               "toy_classifier": 300},
         learning_rates={"autoencoder": 3e-4, "image_prior": 2e-4, "content": 1e-4, "motion": 2e-4, "baseline": 2e-4},
         batch_size=32,
     ),
@@ -133,6 +173,7 @@ PRESETS: dict[str, Preset] = {
         data=DataConfig(num_frames=16, height=512, width=1024, space="latent"),
         autoencoder=AutoencoderSize(width=384, depth=12, heads=6, patch_size=2),
         motion=MotionSize("XL", patch_size=2, content_patch_size=8, batch_size=256),
+        content_unet=_CONTENT_UNETS["paper"], baseline_unet=_BASELINE_UNETS["paper"],
         steps={"autoencoder": 400_000, "content": 100_000, "motion": 400_000},
         learning_rates={"autoencoder": 1e-4, "content": 1e-5, "motion": 1e-4},
         batch_size=32,
@@ -235,7 +276,7 @@ PARAM_RULES: dict[str, _Rule] = {
     "content_guidance": lambda n, v: check_float(n, v, minimum=1.0, maximum=50.0),
     "motion_guidance": lambda n, v: check_float(n, v, minimum=1.0, maximum=50.0),
     "pretrained_model_path": lambda n, v: v if v is None else _check_path(n, v),
-    "space": lambda n, v: check_choice(n, v, ("pixel", "latent")),
+    "space": lambda n, v: check_choice(n, v, ("pixel", "latent")),  # cmdkit.space.SPACES
     "vae_path": lambda n, v: v if v is None else _check_path(n, v),
     "run_dir": lambda n, v: _check_path(n, v),
 }

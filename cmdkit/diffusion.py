@@ -46,7 +46,7 @@ def build_noise_scheduler(prediction_type: str = "v_prediction", clip_sample: bo
 
     ``prediction_type``: ``"v_prediction"`` (the kit's default, see the module docstring) or
     ``"epsilon"``. ``clip_sample`` clips each step's predicted clean sample to [-1, 1]: right
-    for pixels, wrong for latents (see :attr:`cmdkit.models.vae.FrameSpace.clip_sample`).
+    for pixels, wrong for latents (see :attr:`cmdkit.space.FrameSpace.clip_sample`).
     ``timestep_spacing="trailing"`` makes a short sampling run start at the last training step,
     pure noise, rather than ~40 steps before it (Lin et al. 2024, "Common Diffusion Noise
     Schedules and Sample Steps are Flawed"). (Stable Diffusion folders bring their own

@@ -155,23 +155,19 @@ def build_models(preset: str = "paper", device: str | torch.device = "meta", dty
     depth 12, patch 2, D 8, MotionDiT-XL/2 with content patch 8, text from a 1024-d CLIP (77 tokens).
     On ``meta`` nothing is allocated."""
     from .config import get_preset
-    from .models.autoencoder import CMDAutoencoder
-    from .models.baseline import build_baseline_unet
-    from .models.content import build_content_unet
-    from .models.motion_dit import MotionDiT
+    from .models import CMDAutoencoder, MotionDiT, build_baseline_unet, build_content_unet
+    from .space import FrameSpace
 
     chosen = get_preset(preset)
-    latent = chosen.data.space == "latent"
-    channels = chosen.data.channels
-    text_dim = text_dim or (1024 if latent else 384)
-    size = chosen.data.model_shape[1]
+    space = FrameSpace.for_preset(chosen)  # paper: SD's 4-channel latents, described without the VAE
+    text_dim = text_dim or (1024 if space.latent else 384)
     with torch.device(device):
-        content = build_content_unet(preset, channels, size, text_dim)
-        autoencoder = CMDAutoencoder.from_preset(chosen, in_channels=channels)
-        motion = MotionDiT.from_preset(chosen, content_channels=channels, text_dim=text_dim)
-        baseline = build_baseline_unet(preset, channels, text_dim)
-    models = PaperScaleModels(preset, content, autoencoder, motion, baseline, channels, text_dim,
-                              77 if latent else 32)
+        content = build_content_unet(chosen, space, text_dim)
+        autoencoder = CMDAutoencoder.from_preset(chosen, space)
+        motion = MotionDiT.from_preset(chosen, space, text_dim=text_dim)
+        baseline = build_baseline_unet(chosen, space, text_dim)
+    models = PaperScaleModels(preset, content, autoencoder, motion, baseline, space.channels, text_dim,
+                              77 if space.latent else 32)
     for m in (models.content_unet, models.autoencoder, models.motion, models.baseline):
         m.eval().requires_grad_(False)
         if dtype is not None:

@@ -18,14 +18,14 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
 from .config import Preset, validate_params
 
-__all__ = ["Experiment", "start", "load_metrics", "training_budget", "write_json_atomic"]
+__all__ = ["Experiment", "Budget", "start", "load_metrics", "training_budget", "write_json_atomic"]
 
 METRICS_FILE = "metrics.json"
 
@@ -53,6 +53,14 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+class Budget(NamedTuple):
+    """A stage's training budget: optimizer steps and peak learning rate
+    (``steps, lr = exp.budget("motion")``)."""
+
+    steps: int
+    learning_rate: float | None
+
+
 @dataclass
 class Experiment:
     notebook: str
@@ -66,6 +74,15 @@ class Experiment:
     def run_dir(self) -> Path:
         """The folder shared by every notebook of one run (stages read each other's outputs here)."""
         return self.out.parent
+
+    def budget(self, stage: str, steps_param: str = "train_steps") -> Budget:
+        """The budget of a training stage (a key of ``preset.steps``): the notebook's
+        ``steps_param`` and ``learning_rate`` parameters where given, else the preset's."""
+        if stage not in self.preset.steps:
+            raise ValueError(f"the {self.preset.name} preset has no budget for {stage!r}: pass {steps_param} "
+                             f"(budgets it has: {', '.join(self.preset.steps)})")
+        return Budget(steps=self.params.get(steps_param) or self.preset.steps[stage],
+                      learning_rate=self.params.get("learning_rate") or self.preset.learning_rates.get(stage))
 
     def record(self, **figures: Any) -> None:
         """Add measured figures (numbers, short strings, small lists) to ``metrics.json``."""
@@ -88,12 +105,12 @@ class Experiment:
         return self.out / name
 
     def frame_space(self, latent_supported: bool = True):
-        """What this run's models see (:class:`cmdkit.models.vae.FrameSpace`): pixels, or with
+        """What this run's models see (:class:`cmdkit.space.FrameSpace`): pixels, or with
         ``space="latent"`` an image VAE's latents. Notebook 01 creates it (from ``vae_path``,
         TAEF2 by default) and saves it; later notebooks load that one, so every stage of a run
         shares one VAE, and a notebook asked for the other space than notebook 01 used stops.
         A notebook that works in pixel space only says so (``latent_supported=False``)."""
-        from .models.vae import FrameSpace
+        from .space import FrameSpace
 
         wanted = self.params.get("space", "pixel")
         if self.notebook == "01_autoencoder":

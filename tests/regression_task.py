@@ -9,7 +9,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from cmdkit.train import TrainConfig, toy_batches, train
+from cmdkit.data.batches import dataset_batches
+from cmdkit.train import TrainConfig, train
 
 
 class Regression(torch.utils.data.Dataset):
@@ -43,7 +44,7 @@ def config(steps, **overrides):
 
 
 def batches(rank=0, world_size=1, batch_size=16):
-    return toy_batches(Regression(), batch_size, key="xy", rank=rank, world_size=world_size)
+    return dataset_batches(Regression(), batch_size, key="xy", rank=rank, world_size=world_size)
 
 
 if __name__ == "__main__":

@@ -113,13 +113,14 @@ def test_smoke_model_learns_the_toy_world():
     beats the mean-frame baseline on held-out clips."""
     from cmdkit.data import ToyVideoDataset
     from cmdkit.metrics import psnr
-    from cmdkit.train import TrainConfig, toy_batches, train
+    from cmdkit.data.batches import dataset_batches
+    from cmdkit.train import TrainConfig, train
 
     preset = PRESETS["smoke"]
     d = preset.data
     world = ToyVideoDataset(1_000_000, d.num_frames, d.height, d.width, num_objects=(1, 2), seed=0)
     model = CMDAutoencoder.from_preset(preset)
-    result = train(model, reconstruction_loss, toy_batches(world, preset.batch_size),
+    result = train(model, reconstruction_loss, dataset_batches(world, preset.batch_size),
                    TrainConfig(steps=preset.steps["autoencoder"], learning_rate=preset.learning_rates["autoencoder"],
                                warmup_steps=20, log_every=10, ema_decay=None, progress=False))
     first, last = result.losses[0], sum(result.losses[-5:]) / 5  # the end, averaged over 5 logged batches
@@ -156,7 +157,7 @@ def test_weight_smoothness_penalises_dithering():
 
 def test_encoded_clips_are_cached_and_keyed_by_the_weights(tmp_path):
     from cmdkit.data import ToyVideoDataset
-    from cmdkit.models import encode_clips
+    from cmdkit.data import encode_clips
 
     world = ToyVideoDataset(6, 4, 16, 16, seed=1)
     model = CMDAutoencoder(width=32, depth=1, heads=2, patch_size=4).eval()

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from cmdkit.data import ToyVideoDataset
-from cmdkit.models.baseline import DirectVideoPipeline, build_baseline_unet
+from cmdkit.models import build_baseline_unet
+from cmdkit.pipeline import DirectVideoPipeline
 from cmdkit.data import captioned_batches
 from cmdkit.diffusion import build_noise_scheduler, text_unet_loss
 from cmdkit.text import PromptCache, load_text_encoder
@@ -26,19 +27,19 @@ def clips():
 def _pipeline(minilm, seed=0):
     torch.manual_seed(seed)
     tokenizer, encoder = minilm
-    unet = build_baseline_unet("smoke", in_channels=3, cross_attention_dim=encoder.config.hidden_size, sample_size=16)
+    unet = build_baseline_unet("smoke", cross_attention_dim=encoder.config.hidden_size, sample_size=16)
     return DirectVideoPipeline(unet=unet, scheduler=build_noise_scheduler(clip_sample=True), text_encoder=encoder, tokenizer=tokenizer)
 
 
 def _sample(pipe, seed, **kw):
     return pipe(["a red circle moving left", "a blue square moving up"], num_frames=4, height=16, width=16,
                 num_inference_steps=3, guidance_scale=2.0, generator=torch.Generator().manual_seed(seed),
-                progress=False, **kw)
+                progress=False, **kw).videos
 
 
 def test_denoising_loss_on_clips_falls(minilm, clips):
     videos, captions = clips
-    unet = build_baseline_unet("smoke", 3, minilm[1].config.hidden_size, sample_size=16)
+    unet = build_baseline_unet("smoke", cross_attention_dim=minilm[1].config.hidden_size, sample_size=16)
     scheduler = build_noise_scheduler()
     batches = captioned_batches(videos, captions, PromptCache(*minilm), batch_size=4, seed=0)
     assert batches(0)["image"].shape == (4, 3, 4, 16, 16)
@@ -66,8 +67,10 @@ def test_sampling_shapes_ranges_and_seeds(minilm):
     assert not torch.allclose(videos, _sample(pipe, 1))
     # Guidance changes the result (the unconditional branch is the empty prompt).
     unguided = pipe(["a red circle moving left", "a blue square moving up"], 4, 16, 16, num_inference_steps=3,
-                    guidance_scale=1.0, generator=torch.Generator().manual_seed(0), progress=False)
+                    guidance_scale=1.0, generator=torch.Generator().manual_seed(0), progress=False).videos
     assert not torch.allclose(videos, unguided)
+    as_tuple = pipe(["a red circle moving left"], 4, 16, 16, num_inference_steps=2, progress=False, return_dict=False)
+    assert isinstance(as_tuple, tuple) and as_tuple[0].shape == (1, 3, 4, 16, 16)
 
 
 def test_save_load_round_trip(minilm, tmp_path):
@@ -82,11 +85,11 @@ def test_save_load_round_trip(minilm, tmp_path):
 
 def test_bad_sizes_are_refused(minilm):
     pipe = _pipeline(minilm)
-    with pytest.raises(ValueError, match="multiples of 2 for this video UNet; got 15×16"):
+    with pytest.raises(ValueError, match=r"multiples of 2 \(the UNet's downsampling\); got 15×16"):
         pipe("a red circle", num_frames=4, height=15, width=16, progress=False)
     with pytest.raises(ValueError, match="num_frames must be >= 1"):
         pipe("a red circle", num_frames=0, height=16, width=16, progress=False)
     with pytest.raises(ValueError, match="num_inference_steps must be >= 1"):
         pipe("a red circle", num_frames=4, height=16, width=16, num_inference_steps=0, progress=False)
     with pytest.raises(ValueError, match="preset must be one of"):
-        build_baseline_unet("huge", 3, 384)
+        build_baseline_unet("huge")

@@ -8,7 +8,8 @@ import torch
 
 from cmdkit.data import captioned_batches
 from cmdkit.diffusion import build_noise_scheduler, text_unet_loss
-from cmdkit.models.content import ContentFramePipeline, build_content_unet, load_content_pipeline
+from cmdkit.models import build_content_unet
+from cmdkit.pipeline import ContentFramePipeline, load_content_pipeline
 from cmdkit.text import PromptCache, load_text_encoder
 
 
@@ -65,7 +66,7 @@ def test_stable_diffusion_layout_loads_offline_and_round_trips(tmp_path, minilm,
 
 def test_the_kits_prior_saves_in_the_same_layout(tmp_path, minilm):
     tokenizer, encoder = minilm
-    unet = build_content_unet("smoke", in_channels=3, sample_size=16, cross_attention_dim=encoder.config.hidden_size)
+    unet = build_content_unet("smoke", cross_attention_dim=encoder.config.hidden_size, sample_size=16)
     pipe = ContentFramePipeline(unet=unet, scheduler=build_noise_scheduler(), text_encoder=encoder, tokenizer=tokenizer,
                                 vae=None)
     pipe.save_pretrained(tmp_path / "prior")
@@ -104,7 +105,7 @@ def test_prior_learns_still_scenes(minilm):
     stills = ToyImageDataset(256, 16, 16, seed=0)
     images = torch.stack([stills[i]["image"] for i in range(len(stills))])
     scheduler = build_noise_scheduler()
-    unet = build_content_unet("smoke", 3, 16, texts.dim)
+    unet = build_content_unet("smoke", cross_attention_dim=texts.dim, sample_size=16)
     batches = captioned_batches(images, [stills[i]["caption"] for i in range(len(stills))], texts, 8)
     null_text = texts([""])
     result = train(unet, lambda model, b: text_unet_loss(model, scheduler, b["image"], b["text"], null_text), batches,
@@ -126,7 +127,7 @@ def test_captioned_batches_pair_images_with_their_captions(minilm):
 
 def test_guidance_and_sizes_are_checked(minilm):
     tokenizer, encoder = minilm
-    unet = build_content_unet("smoke", 3, 16, encoder.config.hidden_size)
+    unet = build_content_unet("smoke", cross_attention_dim=encoder.config.hidden_size, sample_size=16)
     pipe = ContentFramePipeline(unet=unet, scheduler=build_noise_scheduler(), text_encoder=encoder, tokenizer=tokenizer,
                                 vae=None)
     with pytest.raises(ValueError, match="multiples of 2"):
@@ -134,7 +135,7 @@ def test_guidance_and_sizes_are_checked(minilm):
     with pytest.raises(ValueError, match="num_inference_steps must be >= 1"):
         pipe("a red circle", num_inference_steps=0, progress=False)
     with pytest.raises(ValueError, match="preset must be one of"):
-        build_content_unet("huge", 3, 16, 384)
+        build_content_unet("huge")
 
 
 def test_sentence_embeddings_know_a_synonym(minilm):

@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from cmdkit import CMDPipeline
+from cmdkit.pipeline import animate
 from cmdkit.models import CMDAutoencoder, MotionDiT
 from cmdkit.diffusion import build_noise_scheduler
-from cmdkit.models.content import build_content_unet
+from cmdkit.models import build_content_unet
 from cmdkit.text import load_text_encoder
 from model_helpers import randomise
 
@@ -24,7 +25,7 @@ def make_pipeline(text_model, class_conditional=False):
     torch.manual_seed(0)
     tokenizer, encoder = text_model
     autoencoder = randomise(CMDAutoencoder(width=32, depth=1, heads=2, patch_size=4), scale=0.05)
-    unet = build_content_unet("smoke", in_channels=3, sample_size=SIZE, cross_attention_dim=encoder.config.hidden_size)
+    unet = build_content_unet("smoke", cross_attention_dim=encoder.config.hidden_size, sample_size=SIZE)
     condition = dict(text_dim=None, num_classes=12) if class_conditional else dict(text_dim=encoder.config.hidden_size)
     motion = randomise(MotionDiT(hidden_size=32, depth=1, num_heads=2, patch_size=2, content_patch_size=8,
                                  **condition), scale=0.05, seed=1)
@@ -103,6 +104,27 @@ def test_sizes_and_arguments_the_models_cannot_take(pipe):
         generate(pipe, "a red circle", output_type="mp4")
     with pytest.raises(ValueError, match="pass a prompt"):
         pipe(None, progress=False)
+
+
+def test_clip_length_comes_from_the_motion_models_config(text_model):
+    pipe = make_pipeline(text_model)
+    with pytest.raises(ValueError, match="does not say how many frames .* pass num_frames"):
+        pipe("a red circle", content_steps=1, motion_steps=1, progress=False)
+    pipe.motion_transformer.register_to_config(num_frames=6)
+    videos, frames, motion = pipe("a red circle", content_steps=1, motion_steps=1, progress=False, output_type="pt",
+                                  return_dict=False)
+    assert videos.shape == (1, 3, 6, SIZE, SIZE) and motion.shape[2] == 6 and frames.shape == (1, 3, SIZE, SIZE)
+
+
+def test_animate_decodes_sampled_motion_with_the_content_frames_it_is_given(pipe):
+    frames = torch.rand(2, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    text = pipe.encode_prompt(["a red circle moves left", "a blue square moves up"])
+    video, motion = animate(pipe.autoencoder, pipe.motion_transformer, pipe.motion_scheduler, frames, FRAMES,
+                            encoder_hidden_states=text, num_inference_steps=2, guidance_scale=2.0,
+                            generator=torch.Generator().manual_seed(1))
+    assert video.shape == (2, 3, FRAMES, SIZE, SIZE) and motion.shape == (2, 8, FRAMES, SIZE // 4 * 2)
+    with torch.no_grad():
+        torch.testing.assert_close(video, pipe.autoencoder.decode(frames, motion))
 
 
 def test_mismatched_components_are_named(text_model):

@@ -188,7 +188,7 @@ def _(tmp: Path):
 
 @case("content-model folder missing parts", FileNotFoundError, r"not a Stable Diffusion-layout folder: missing model_index\.json, unet/config\.json")
 def _(tmp: Path):
-    from cmdkit.models.content import load_content_pipeline
+    from cmdkit.pipeline import load_content_pipeline
 
     (tmp / "sd").mkdir()
     load_content_pipeline(tmp / "sd")
@@ -237,10 +237,10 @@ def _(tmp: Path):
     from cmdkit import CMDPipeline
     from cmdkit.models import CMDAutoencoder, MotionDiT
     from cmdkit.diffusion import build_noise_scheduler
-    from cmdkit.models.content import build_content_unet
+    from cmdkit.models import build_content_unet
 
     pipe = CMDPipeline(autoencoder=CMDAutoencoder(width=32, depth=1, heads=2),
-                       unet=build_content_unet("smoke", 3, 16, 384), scheduler=build_noise_scheduler(clip_sample=True),
+                       unet=build_content_unet("smoke", sample_size=16), scheduler=build_noise_scheduler(clip_sample=True),
                        motion_transformer=MotionDiT(hidden_size=32, depth=1, num_heads=2, content_patch_size=8),
                        motion_scheduler=build_noise_scheduler(clip_sample=True), text_encoder=None, tokenizer=None)
     pipe("a red circle", height=20, width=16, progress=False)

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from regression_task import Regression, batches, config, loss, make_model
-from cmdkit.train import TrainConfig, latest_checkpoint, toy_batches, train
+from cmdkit.data.batches import dataset_batches
+from cmdkit.train import TrainConfig, latest_checkpoint, train
 
 
 def testloss_falls_and_history_is_recorded():
@@ -83,7 +84,7 @@ def test_badconfig():
     with pytest.raises(ValueError, match="ema_decay"):
         TrainConfig(steps=1, ema_decay=1.5)
     with pytest.raises(ValueError, match="divisible by the number of processes"):
-        toy_batches(Regression(), 10, world_size=3)
+        dataset_batches(Regression(), 10, world_size=3)
 
 
 def test_training_time_accumulates_across_resumes(tmp_path):

@@ -7,7 +7,8 @@ import torch.nn.functional as F
 from cmdkit.data import ToyVideoDataset
 from cmdkit.metrics import psnr
 from cmdkit.models import CMDAutoencoder
-from cmdkit.models.vae import (FrameSpace, TinyAutoencoder, WeightsNotFoundError, decode_frames,
+from cmdkit.space import FrameSpace
+from cmdkit.models.vae import (TinyAutoencoder, WeightsNotFoundError, decode_frames,
                                default_taef2_folder, encode_frames, load_image_vae)
 
 needs_taef2 = pytest.mark.skipif(not (default_taef2_folder() / "taef2_encoder.pth").exists(),
@@ -118,8 +119,10 @@ def test_latent_mode_prior_fine_tunes_on_taef2_content_frames(vae, tmp_path):
     CMD autoencoder on those latents → a prior on 32-channel latents, saved in the SD layout with
     TAEF2 as its vae, loaded back, fine-tuned (its held-out loss falls), sampled and decoded to pixels."""
     from cmdkit.data import captioned_batches
-    from cmdkit.diffusion import build_noise_scheduler, text_unet_loss
-    from cmdkit.models.content import ContentFramePipeline, build_content_unet, load_content_pipeline
+    from cmdkit.config import PRESETS, in_latent_space
+    from cmdkit.diffusion import text_unet_loss
+    from cmdkit.models import build_content_unet
+    from cmdkit.pipeline import ContentFramePipeline, load_content_pipeline
     from cmdkit.text import PromptCache, load_text_encoder
     from cmdkit.train import TrainConfig, train
 
@@ -136,8 +139,10 @@ def test_latent_mode_prior_fine_tunes_on_taef2_content_frames(vae, tmp_path):
     texts = PromptCache(tokenizer, encoder)
     space = FrameSpace(vae)
     assert space.clip_sample is False
-    scheduler = build_noise_scheduler(clip_sample=space.clip_sample)
-    unet = build_content_unet("smoke", in_channels=32, sample_size=4, cross_attention_dim=texts.dim)
+    scheduler = space.noise_scheduler()
+    assert (scheduler.config.prediction_type, scheduler.config.clip_sample) == ("v_prediction", False)
+    unet = build_content_unet(in_latent_space(PRESETS["smoke"]), space, cross_attention_dim=texts.dim)
+    assert (unet.config.in_channels, unet.config.sample_size) == (32, 4)  # TAEF2's channels, 32×32 / 8
     ContentFramePipeline(unet=unet, scheduler=scheduler, text_encoder=encoder, tokenizer=tokenizer,
                          vae=vae).save_pretrained(tmp_path / "prior")
     pipe = load_content_pipeline(tmp_path / "prior")

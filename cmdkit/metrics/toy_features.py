@@ -54,8 +54,9 @@ class ToyVideoClassifier(CheckedLoadingMixin, ModelMixin, ConfigMixin):
 def train_toy_classifier(num_frames: int, height: int, width: int, steps: int = 300, batch_size: int = 32,
                          seed: int = 0, checkpoint_dir=None, progress: bool = True):
     """Train the classifier on single-object toy clips; returns ``(model, held-out accuracies)``."""
+    from ..data.batches import batch_indices
     from ..data.toyworld import COLOURS, ToyVideoDataset
-    from ..train import TrainConfig, step_seed, train
+    from ..train import TrainConfig, train
     from .probes import caption_colour
 
     colour_index = {name: i for i, name in enumerate(COLOURS)}
@@ -63,8 +64,7 @@ def train_toy_classifier(num_frames: int, height: int, width: int, steps: int = 
                             seed=seed + 50_000)
 
     def batches(step: int) -> dict:
-        index = torch.randint(len(world), (batch_size,), generator=torch.Generator().manual_seed(step_seed(seed, step)))
-        items = [world[int(i)] for i in index]
+        items = [world[int(i)] for i in batch_indices(len(world), batch_size, seed, step)]
         return {"video": torch.stack([item["video"] for item in items]),
                 "label": torch.tensor([item["label"] for item in items]),
                 "colour": torch.tensor([colour_index[caption_colour(item["caption"])] for item in items])}

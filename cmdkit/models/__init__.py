@@ -1,10 +1,12 @@
-"""The kit's models: the CMD autoencoder, the motion DiT, and the image autoencoder for latent mode."""
+"""The kit's models: the CMD autoencoder, the motion DiT, the two diffusers UNets (content
+frames, direct video baseline) and the image autoencoder for latent mode."""
 
-from .autoencoder import (CMDAutoencoder, CMDAutoencoderOutput, CMDEncoding, content_frame, encode_clips,
-                          reconstruction_loss, weight_smoothness)
+from .autoencoder import (CMDAutoencoder, CMDAutoencoderOutput, CMDEncoding, content_frame, reconstruction_loss,
+                          weight_smoothness)
 from .motion_dit import MOTION_DIT_SIZES, MotionDiT, MotionDiTOutput
+from .unets import build_baseline_unet, build_content_unet
 from .vae import TinyAutoencoder, WeightsNotFoundError
 
-__all__ = ["CMDAutoencoder", "CMDAutoencoderOutput", "CMDEncoding", "content_frame", "encode_clips", "reconstruction_loss",
-           "weight_smoothness", "MotionDiT", "MotionDiTOutput", "MOTION_DIT_SIZES", "TinyAutoencoder",
-           "WeightsNotFoundError"]
+__all__ = ["CMDAutoencoder", "CMDAutoencoderOutput", "CMDEncoding", "content_frame", "reconstruction_loss",
+           "weight_smoothness", "MotionDiT", "MotionDiTOutput", "MOTION_DIT_SIZES", "build_content_unet",
+           "build_baseline_unet", "TinyAutoencoder", "WeightsNotFoundError"]

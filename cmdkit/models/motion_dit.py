@@ -96,13 +96,15 @@ class MotionDiT(CheckedLoadingMixin, ModelMixin, ConfigMixin):
             so that the data the noise schedule sees has unit variance (as SD's VAE
             ``scaling_factor``); see :meth:`scale_latents`.
         motion_scale: the same for the part of z that changes over time (``None``: ``latent_scale``).
+        num_frames: L of the clips it was trained on. Positions are sin-cos, so other lengths
+            run, but pipelines generate this many frames unless asked for others.
     """
 
     @register_to_config
     def __init__(self, motion_channels: int = 8, content_channels: int = 3, patch_size: int = 2,
                  content_patch_size: int = 4, hidden_size: int = 128, depth: int = 4, num_heads: int = 4,
                  mlp_ratio: float = 4.0, text_dim: int | None = 384, num_classes: int | None = None,
-                 latent_scale: float = 1.0, motion_scale: float | None = None):
+                 latent_scale: float = 1.0, motion_scale: float | None = None, num_frames: int | None = None):
         super().__init__()
         if (text_dim is None) == (num_classes is None):
             raise ValueError("give exactly one of text_dim (text-conditional) or num_classes (class-conditional)")
@@ -290,11 +292,15 @@ class MotionDiT(CheckedLoadingMixin, ModelMixin, ConfigMixin):
         return cls(**{**MOTION_DIT_SIZES[size], **kwargs})
 
     @classmethod
-    def from_preset(cls, preset, content_channels: int | None = None, **overrides) -> "MotionDiT":
-        """The motion model a :class:`cmdkit.config.Preset` names."""
+    def from_preset(cls, preset, space=None, **overrides) -> "MotionDiT":
+        """The motion model a :class:`cmdkit.config.Preset` names, for content frames of ``space``
+        (:class:`cmdkit.space.FrameSpace`; default: the preset's own) and the preset's clip
+        length. ``overrides`` replace config entries (``text_dim``, ``num_classes``, …)."""
+        from ..space import FrameSpace
+
         size = preset.motion
-        if content_channels is None:
-            content_channels = preset.data.channels
-        return cls.from_size(size.size, motion_channels=preset.autoencoder.motion_channels,
-                             content_channels=content_channels, patch_size=size.patch_size,
-                             content_patch_size=size.content_patch_size, **overrides)
+        space = space if space is not None else FrameSpace.for_preset(preset)
+        return cls.from_size(size.size, **{
+            "motion_channels": preset.autoencoder.motion_channels, "content_channels": space.channels,
+            "patch_size": size.patch_size, "content_patch_size": size.content_patch_size,
+            "num_frames": preset.data.num_frames, **overrides})

@@ -29,7 +29,7 @@ from torch import nn
 from .loading import CheckedLoadingMixin
 
 __all__ = ["TinyAutoencoder", "default_taef2_folder", "WeightsNotFoundError", "encode_frames", "decode_frames",
-           "load_image_vae", "latent_channels", "FrameSpace"]
+           "load_image_vae", "latent_channels"]
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 TAEF2_FILES = ("taef2_encoder.pth", "taef2_decoder.pth")
@@ -209,106 +209,3 @@ def load_image_vae(path: str | Path | None = None) -> nn.Module:
     else:
         vae = TinyAutoencoder.from_taef2(folder)
     return vae.eval().requires_grad_(False)
-
-
-class FrameSpace:
-    """What the kit's models see of a video: its pixels, or an image VAE's latents of each frame.
-
-    One object carries the choice through a run, so notebook code reads the same in both
-    spaces: ``encode`` takes pixel images (B, 3, H, W) or clips (B, 3, L, H, W) in [-1, 1] to
-    model space, ``decode`` brings model-space tensors back to pixels in [-1, 1]. In pixel
-    space both are the identity (``decode`` clamps). Notebook 01 chooses the space and saves it
-    (``save``); later stages ``load`` it, so every stage uses the same VAE.
-    """
-
-    SPACE_FILE = "space.json"
-
-    def __init__(self, vae: nn.Module | None = None):
-        self.vae = vae
-
-    @classmethod
-    def create(cls, space: str, vae_path: str | Path | None = None) -> "FrameSpace":
-        """``"pixel"``, or ``"latent"`` with the VAE of :func:`load_image_vae` (TAEF2 by default)."""
-        if space not in ("pixel", "latent"):
-            raise ValueError(f"space must be 'pixel' or 'latent'; got {space!r}")
-        if space == "pixel":
-            if vae_path is not None:
-                raise ValueError("vae_path is only used in latent space (space='latent')")
-            return cls()
-        return cls(load_image_vae(vae_path))
-
-    @property
-    def latent(self) -> bool:
-        return self.vae is not None
-
-    @property
-    def name(self) -> str:
-        return "latent" if self.latent else "pixel"
-
-    @property
-    def channels(self) -> int:
-        """Channels of model-space tensors: 3, or the VAE's latent channels (TAEF2 32, SD 4)."""
-        return latent_channels(self.vae) if self.latent else 3
-
-    @property
-    def scale(self) -> int:
-        """How much smaller model-space frames are than pixel frames: 8 for the VAEs, else 1."""
-        return 8 if self.latent else 1
-
-    @property
-    def clip_sample(self) -> bool:
-        """Whether samplers may clip predicted clean samples to [-1, 1]: true of pixels only."""
-        return not self.latent
-
-    @torch.no_grad()
-    def encode(self, pixels: torch.Tensor) -> torch.Tensor:
-        if not self.latent:
-            return pixels
-        return encode_frames(self.vae, pixels.to(self.vae.device, self.vae.dtype))
-
-    @torch.no_grad()
-    def decode(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.latent:
-            return x.clamp(-1, 1)
-        return decode_frames(self.vae, x.to(self.vae.device, self.vae.dtype)).float()
-
-    def encode_dataset(self, dataset, count: int, batch_size: int = 64, progress: bool = True):
-        """A training set in model space. Pixels: ``dataset`` itself (it may be endless). Latents:
-        its first ``count`` clips encoded once, as a list of ``{"video", "caption", "label"}`` —
-        encoding every batch through the VAE would cost more than training the model on it."""
-        if not self.latent:
-            return dataset
-        from tqdm.auto import tqdm
-
-        encoded = []
-        for start in tqdm(range(0, count, batch_size), desc="encoding clips with the VAE", disable=not progress):
-            items = [dataset[i] for i in range(start, min(start + batch_size, count))]
-            latents = self.encode(torch.stack([item["video"] for item in items])).cpu()
-            encoded += [{**item, "video": z} for item, z in zip(items, latents)]
-        return encoded
-
-    def save(self, folder: str | Path) -> Path:
-        """``space.json`` naming the space, and in latent space the VAE in ``vae/`` (safetensors)."""
-        import json
-
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        if self.latent:
-            self.vae.save_pretrained(folder / "vae")
-        (folder / self.SPACE_FILE).write_text(json.dumps({"space": self.name}))
-        return folder
-
-    @classmethod
-    def load(cls, folder: str | Path) -> "FrameSpace":
-        import json
-
-        folder = Path(folder)
-        marker = folder / cls.SPACE_FILE
-        if not marker.is_file():
-            raise FileNotFoundError(f"{folder} holds no {cls.SPACE_FILE}: it is not a frame space saved by notebook 01")
-        space = json.loads(marker.read_text())["space"]
-        return cls(load_image_vae(folder / "vae")) if space == "latent" else cls()
-
-    def __repr__(self) -> str:
-        return f"FrameSpace({self.name}" + (f", {type(self.vae).__name__}, {self.channels} channels)" if self.latent
-                                            else ")")

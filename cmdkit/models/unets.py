@@ -1,0 +1,52 @@
+"""The two diffusers UNets of the kit, built at a preset's size for a frame space.
+
+* The **content-frame model** is a text-to-image ``UNet2DConditionModel``. CMD's key
+  observation is that the content frame x̄ looks like an image, so a *pretrained* image
+  diffusion model, fine-tuned on content frames, generates it — the paper fine-tunes all of
+  Stable Diffusion's weights, adds no parameters and keeps text in SD's own cross-attention.
+  Offline, notebook 02 pretrains this UNet on still images in place of SD; ``paper`` is
+  SD 2.1-base's UNet (865 M parameters).
+* The **direct video baseline** is diffusers' ``UNet3DConditionModel`` — the ModelScope
+  text-to-video architecture, spatial convolutions and attention with temporal ones
+  interleaved — which denoises all L frames jointly, (B, C, L, H, W) at every step: the model
+  CMD is measured against. ``paper`` is ModelScope's own configuration (1.4 B parameters),
+  the model of the paper's efficiency comparison (Table 9).
+
+Both train with :func:`cmdkit.diffusion.text_unet_loss` and sample through
+:func:`cmdkit.diffusion.guided_sample`, so a comparison with CMD differs only in what is
+denoised. Their sizes live in the presets (:attr:`cmdkit.config.Preset.content_unet`,
+:attr:`~cmdkit.config.Preset.baseline_unet`); channels and sample size come from the space.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from diffusers import UNet2DConditionModel, UNet3DConditionModel
+
+__all__ = ["build_content_unet", "build_baseline_unet"]
+
+
+def _build(unet_class, sizes: str, preset, space, cross_attention_dim: int, overrides: dict):
+    from ..config import Preset, get_preset
+    from ..space import FrameSpace
+
+    preset = preset if isinstance(preset, Preset) else get_preset(preset)
+    space = space if space is not None else FrameSpace.for_preset(preset)
+    height, _ = space.model_size(preset.data.height, preset.data.width)
+    config = dict(sample_size=height, in_channels=space.channels, out_channels=space.channels,
+                  cross_attention_dim=cross_attention_dim, **getattr(preset, sizes))
+    return unet_class(**{**config, **overrides})
+
+
+def build_content_unet(preset, space=None, cross_attention_dim: int = 384, **overrides: Any) -> UNet2DConditionModel:
+    """The content-frame UNet of a preset (a :class:`~cmdkit.config.Preset` or its name) for
+    frames of ``space`` (:class:`cmdkit.space.FrameSpace`; default: the preset's own), reading
+    text features of width ``cross_attention_dim``. ``overrides`` replace config entries
+    (``sample_size=16`` for a small test)."""
+    return _build(UNet2DConditionModel, "content_unet", preset, space, cross_attention_dim, overrides)
+
+
+def build_baseline_unet(preset, space=None, cross_attention_dim: int = 384, **overrides: Any) -> UNet3DConditionModel:
+    """The direct video UNet of a preset for clips of ``space``, as :func:`build_content_unet`."""
+    return _build(UNet3DConditionModel, "baseline_unet", preset, space, cross_attention_dim, overrides)
