@@ -1,9 +1,10 @@
-"""The ``cmdkit`` command: ``cmdkit run-notebooks``, ``cmdkit bench``, ``cmdkit make-samples``.
+"""The ``cmdkit`` command: run the notebooks, benchmark, check a borrowed GPU, write the samples.
 
     cmdkit run-notebooks --preset smoke --out runs/demo
     cmdkit run-notebooks --only 00 --param seed=0,1 --param num_clips=2,4 --out runs/sweep
     cmdkit bench --device cpu                 # paper-scale FLOPs; times at the smoke size
     cmdkit bench --device cuda --compile      # paper-scale FLOPs, time and memory on a GPU
+    cmdkit device-check                       # the prepared GPU check (--device cpu --quick: its rehearsal)
     cmdkit make-samples
 """
 
@@ -53,6 +54,15 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _device_check(args: argparse.Namespace) -> int:
+    from .device_check import run_device_check
+
+    path = run_device_check(args.device, quick=args.quick, compile=args.compile, notebooks=args.notebooks,
+                            out=args.out)
+    print(f"results: {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cmdkit", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -76,6 +86,17 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--repeats", type=int, default=3)
     bench.add_argument("--out", default="benchmarks", help="folder for the results files")
     bench.set_defaults(func=_bench)
+
+    check = commands.add_parser("device-check", help="the prepared check for a borrowed GPU (≤ 8 min on one "
+                                "H100/H200); --quick rehearses it on a CPU at the smoke size")
+    check.add_argument("--device", default="cuda", help="cuda, cuda:N or cpu")
+    check.add_argument("--quick", action="store_true", help="smoke size, a few steps: the CPU rehearsal CI runs")
+    check.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                       help="also time torch.compile'd denoisers (default: on CUDA, full check)")
+    check.add_argument("--notebooks", action=argparse.BooleanOptionalAction, default=None,
+                       help="run the notebook series at reduced steps too (default: on CUDA, full check)")
+    check.add_argument("--out", default="benchmarks", help="folder for the results files")
+    check.set_defaults(func=_device_check)
 
     samples = commands.add_parser("make-samples", help="regenerate data_samples/ from the toy world")
     samples.add_argument("--out", help="folder (default: the repository's data_samples/)")

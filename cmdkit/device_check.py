@@ -1,0 +1,460 @@
+"""``cmdkit device-check``: one prepared command for a borrowed GPU, and its CPU rehearsal.
+
+A GPU may be lent for a quarter of an hour, so what runs on it must already be known to run.
+This command measures, in this order, and writes what it has after every section (an
+interrupted check loses nothing it measured):
+
+1. **the device's matmul peak** (bf16 on CUDA, fp32 on the CPU), the yardstick for the rest;
+2. **sampling one video at paper scale** (16×512×1024 = 16×64×128 SD latents, guidance
+   batched, random weights): CMD — SD-2.1-base's UNet, MotionDiT-XL/2 and the autoencoder's
+   decode — with 50 DDIM steps and with 20 DPM-Solver++ steps, against the ModelScope
+   UNet3D with 50 DDIM steps; eager and ``torch.compile``; seconds per video (median after a
+   warm-up), peak GB and the fraction of the matmul peak each reaches (FLOPs counted on the
+   meta device); Stable Diffusion's image decoder timed apart, as the paper reports it;
+3. **a slice of every classroom training stage** (autoencoder, content UNet, motion DiT,
+   direct baseline) at the preset's batch: steps per second, peak memory, and the projected
+   time of the full stage;
+4. **the notebook series** through papermill at reduced steps on the device (``--notebooks``).
+
+``--quick`` runs the same code at the smoke size with a few steps: on a CPU in about a minute,
+which is how CI keeps the path from rotting between lendings.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+__all__ = ["CheckSettings", "matmul_peak", "time_sampling", "time_training_stage", "estimate_training_memory",
+           "run_device_check"]
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """What one device check runs: full (a GPU, paper and classroom sizes) or quick (smoke size)."""
+
+    device: str
+    sampling_preset: str  # the size sampling is timed at
+    training_preset: str  # the preset whose training stages are sliced
+    steps: int  # DDIM steps per video, CMD and direct
+    fast_steps: int  # DPM-Solver++ steps, CMD only
+    repeats: int
+    train_steps: int  # timed optimizer steps per training stage (after two warm-up steps)
+    dtype: torch.dtype
+    matmul_size: int
+    compile: bool
+
+    @classmethod
+    def for_device(cls, device: str, quick: bool, compile: bool | None = None) -> "CheckSettings":
+        cuda = device.startswith("cuda")
+        if quick:
+            return cls(device, "smoke", "smoke", steps=4, fast_steps=2, repeats=2, train_steps=3,
+                       dtype=torch.bfloat16 if cuda else torch.float32, matmul_size=512,
+                       compile=bool(compile))
+        return cls(device, "paper", "classroom", steps=50, fast_steps=20, repeats=3, train_steps=20,
+                   dtype=torch.bfloat16 if cuda else torch.float32, matmul_size=8192,
+                   compile=cuda if compile is None else compile)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _timed(fn: Callable[[], object], device: torch.device, repeats: int) -> tuple[float, float | None]:
+    """(median seconds of ``repeats`` calls after one warm-up call, peak GB on CUDA)."""
+    fn()
+    _sync(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - began)
+    peak = torch.cuda.max_memory_allocated(device) / 1e9 if device.type == "cuda" else None
+    return sorted(times)[len(times) // 2], peak
+
+
+def matmul_peak(device: str, dtype: torch.dtype, size: int = 8192, repeats: int = 10) -> float:
+    """TFLOP/s of one large square matmul in ``dtype`` on ``device``: the roof the models are
+    measured against (2·n³ FLOPs per product)."""
+    dev = torch.device(device)
+    a = torch.randn(size, size, device=dev, dtype=dtype)
+    b = torch.randn(size, size, device=dev, dtype=dtype)
+    seconds, _ = _timed(lambda: [a @ b for _ in range(repeats)], dev, repeats=3)
+    return 2 * size ** 3 * repeats / seconds / 1e12
+
+
+# --- sampling ----------------------------------------------------------------------------------
+
+
+def _sampling_flops(preset: str, steps: int) -> dict[str, float]:
+    """FLOPs per guided video (torch's convention, 2 per multiply-add), counted on the meta device."""
+    from .config import get_preset
+    from .efficiency import build_models, cmd_costs, direct_costs
+
+    models = build_models(preset, device="meta")
+    shape = get_preset(preset).data.model_shape
+
+    def total(costs):
+        return sum(cost.flops.total for cost in costs)
+
+    return {"CMD": total(cmd_costs(models, *shape, steps, guidance=True)),
+            "direct": total(direct_costs(models, *shape, steps, guidance=True))}
+
+
+def _image_vae(latent: bool):
+    """Stable Diffusion's image decoder (its published configuration, random weights), or a small
+    one of the same design for the quick check."""
+    from diffusers import AutoencoderKL
+
+    blocks = 4 if latent else 2
+    return AutoencoderKL(
+        in_channels=3, out_channels=3, latent_channels=4,
+        block_out_channels=(128, 256, 512, 512) if latent else (32, 64), layers_per_block=2 if latent else 1,
+        norm_num_groups=32, down_block_types=("DownEncoderBlock2D",) * blocks,
+        up_block_types=("UpDecoderBlock2D",) * blocks)
+
+
+@torch.no_grad()
+def time_sampling(settings: CheckSettings, compile: bool, echo=print) -> dict:
+    """Seconds per guided video for CMD (DDIM and DPM-Solver++) and the direct UNet3D at
+    ``settings.sampling_preset``'s size, with the same guided loop the pipelines use."""
+    from diffusers import DPMSolverMultistepScheduler
+
+    from .config import get_preset
+    from .diffusion import build_noise_scheduler, guided_sample, motion_denoiser, unet_denoiser
+    from .efficiency import build_models
+
+    device = torch.device(settings.device)
+    preset = get_preset(settings.sampling_preset)
+    models = build_models(settings.sampling_preset, device=settings.device,
+                          dtype=None if settings.dtype == torch.float32 else settings.dtype)
+    length, h, w = preset.data.model_shape
+    unet, dit, baseline = models.content_unet, models.motion, models.baseline
+    if device.type == "cuda":
+        unet, baseline = (m.to(memory_format=torch.channels_last) for m in (unet, baseline))
+    if compile:
+        unet, dit, baseline = (torch.compile(m) for m in (unet, dit, baseline))
+    opts = dict(device=device, dtype=settings.dtype)
+    generator = torch.Generator(device="cpu").manual_seed(0)
+
+    def noise(*shape):
+        return torch.randn(shape, generator=generator).to(**opts)
+
+    text, null = noise(1, models.text_length, models.text_dim), noise(1, models.text_length, models.text_dim)
+    grid_h, grid_w = models.autoencoder.grid(h, w)
+    d = models.autoencoder.config.motion_channels
+
+    def cmd(scheduler_class, steps):
+        def video():
+            frame = guided_sample(unet_denoiser(unet, text, null), scheduler_class.from_config(ddim.config),
+                                  noise(1, models.channels, h, w), 4.0, steps)
+            motion = guided_sample(motion_denoiser(dit, frame, text), scheduler_class.from_config(ddim.config),
+                                   noise(1, d, length, grid_h + grid_w), 3.0, steps)
+            return models.autoencoder.decode(frame, motion)
+        return video
+
+    def direct():
+        return guided_sample(unet_denoiser(baseline, text, null), build_noise_scheduler(),
+                             noise(1, models.channels, length, h, w), 4.0, settings.steps)
+
+    ddim = build_noise_scheduler()
+    flops = _sampling_flops(settings.sampling_preset, settings.steps)
+    fast_flops = _sampling_flops(settings.sampling_preset, settings.fast_steps)["CMD"]
+    runs = {f"CMD, DDIM {settings.steps} steps": (cmd(type(ddim), settings.steps), flops["CMD"]),
+            f"CMD, DPM-Solver++ {settings.fast_steps} steps": (cmd(DPMSolverMultistepScheduler, settings.fast_steps),
+                                                              fast_flops),
+            f"direct UNet3D, DDIM {settings.steps} steps": (direct, flops["direct"])}
+    result = {"preset": settings.sampling_preset, "shape": [length, h, w], "dtype": str(settings.dtype),
+              "compile": compile, "runs": {}}
+    for name, (fn, flop_count) in runs.items():
+        echo(f"  sampling: {name}{' (compiled)' if compile else ''}…")
+        seconds, peak = _timed(fn, device, settings.repeats)
+        result["runs"][name] = {"seconds": seconds, "peak_gb": peak, "tflop": flop_count / 1e12,
+                                "tflop_per_s": flop_count / seconds / 1e12}
+    cmd_s = result["runs"][f"CMD, DDIM {settings.steps} steps"]["seconds"]
+    result["direct_over_cmd"] = result["runs"][f"direct UNet3D, DDIM {settings.steps} steps"]["seconds"] / cmd_s
+
+    latent = preset.data.space == "latent"
+    vae = _image_vae(latent).to(device).eval()
+    if settings.dtype != torch.float32:
+        vae = vae.to(settings.dtype)
+    latents = noise(length, 4, h, w) if latent else noise(length, 4, 4, 4)
+    echo("  sampling: the image decoder…")
+    seconds, peak = _timed(lambda: vae.decode(latents).sample, device, settings.repeats)
+    result["image_decoder"] = {"seconds": seconds, "peak_gb": peak, "frames": length,
+                               "latent_size": list(latents.shape[-2:])}
+    return result
+
+
+# --- training slices ---------------------------------------------------------------------------
+
+
+def _stage_step(stage: str, preset, device: torch.device, batch: int | None = None):
+    """(model, loss function, batch size) for one training stage at its preset size (and batch,
+    unless ``batch`` is given), on random data."""
+    import torch.nn.functional as F
+
+    from .diffusion import build_noise_scheduler, motion_loss, text_unet_loss
+    from .models import CMDAutoencoder, MotionDiT, build_baseline_unet, build_content_unet
+    from .space import FrameSpace
+
+    space = FrameSpace.for_preset(preset)
+    length, h, w = preset.data.model_shape
+    c, b = space.channels, batch or preset.batch_size
+    text_dim, tokens = 384, 32
+    scheduler = build_noise_scheduler(clip_sample=space.clip_sample)
+
+    def rand(*shape):
+        return torch.randn(shape, device=device)
+
+    text, null = rand(b, tokens, text_dim), rand(1, tokens, text_dim)
+    if stage == "autoencoder":
+        model = CMDAutoencoder.from_preset(preset, space)
+        video = rand(b, c, length, h, w).clamp(-1, 1)
+        return model, lambda m: F.mse_loss(m(video).sample, video), b
+    if stage == "content":
+        model = build_content_unet(preset, space, text_dim)
+        frames = rand(b, c, h, w)
+        return model, lambda m: text_unet_loss(m, scheduler, frames, text, null), b
+    if stage == "motion":
+        model = MotionDiT.from_preset(preset, space, text_dim=text_dim)
+        mb = batch or preset.motion.batch_size
+        grid = sum(CMDAutoencoder.from_preset(preset, space).grid(h, w))
+        batch = {"motion": rand(mb, preset.autoencoder.motion_channels, length, grid), "content": rand(mb, c, h, w),
+                 "text": rand(mb, tokens, text_dim)}
+        return model, lambda m: motion_loss(m, scheduler, batch), mb
+    if stage == "baseline":
+        model = build_baseline_unet(preset, space, text_dim)
+        clips = rand(b, c, length, h, w)
+        return model, lambda m: text_unet_loss(m, scheduler, clips, text, null), b
+    raise ValueError(f"unknown stage {stage!r}")
+
+
+def _training_step(stage: str, preset, dev: torch.device, dtype: torch.dtype, checkpointing: bool,
+                   batch: int | None = None):
+    """(one optimizer step as a function, model, batch size) for a stage: AdamW, autocast in
+    ``dtype`` where it is not fp32, gradient checkpointing if asked."""
+    model, loss_fn, batch = _stage_step(stage, preset, dev, batch)
+    model.to(dev).train()
+    if checkpointing:
+        model.enable_gradient_checkpointing()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    autocast = torch.autocast(dev.type, dtype=dtype, enabled=dtype != torch.float32)
+
+    def step():
+        with autocast:
+            loss = loss_fn(model)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    return step, model, batch
+
+
+def time_training_stage(stage: str, preset_name: str, device: str, steps: int, dtype: torch.dtype,
+                        checkpointing: bool = False) -> dict:
+    """Optimizer steps per second of one training stage at its preset's batch, peak memory on
+    CUDA, and the projected time of the whole stage."""
+    from .config import get_preset
+
+    preset = get_preset(preset_name)
+    dev = torch.device(device)
+    step, model, batch = _training_step(stage, preset, dev, dtype, checkpointing)
+
+    for _ in range(2):  # warm-up: kernels chosen, optimizer state allocated
+        step()
+    _sync(dev)
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(dev)
+    began = time.perf_counter()
+    for _ in range(steps):
+        step()
+    _sync(dev)
+    per_second = steps / (time.perf_counter() - began)
+    budget_key = "image_prior" if stage == "content" and "image_prior" in preset.steps else stage
+    full = preset.steps.get(budget_key)
+    return {"stage": stage, "batch": batch, "checkpointing": checkpointing,
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "steps_per_s": per_second,
+            "peak_gb": torch.cuda.max_memory_allocated(dev) / 1e9 if dev.type == "cuda" else None,
+            "full_steps": full, "projected_minutes": full / per_second / 60 if full else None}
+
+
+def _peak_rss_gb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
+
+
+def _one_step_peak(stage: str, preset_name: str, batch: int, checkpointing: bool) -> float:
+    """Peak resident memory (GB) of this process through one fp32 training step on the CPU."""
+    from .config import get_preset
+
+    torch.manual_seed(0)
+    step, _, _ = _training_step(stage, get_preset(preset_name), torch.device("cpu"), torch.float32, checkpointing,
+                                batch)
+    step()
+    return _peak_rss_gb()
+
+
+def estimate_training_memory(stage: str, preset_name: str = "classroom", batches: tuple[int, int] = (1, 2),
+                             checkpointing: bool = False) -> dict:
+    """A stage's peak training memory at its preset's batch, extrapolated from two small batches
+    measured on the CPU (fp32, one process per measurement, peak resident set size).
+
+    Memory grows linearly with the batch (activations) on top of a fixed part (weights,
+    gradients, AdamW's two moments, the interpreter): two points give both. fp32 on the CPU is
+    an upper bound for bf16/fp16 autocast on a GPU, whose activations are mostly half as wide.
+    """
+    import subprocess
+    import sys
+
+    from .config import get_preset
+
+    peaks = []
+    for batch in batches:
+        code = (f"from cmdkit.device_check import _one_step_peak; "
+                f"print(_one_step_peak({stage!r}, {preset_name!r}, {batch}, {checkpointing}))")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        peaks.append(float(done.stdout.strip().splitlines()[-1]))
+    per_sample = (peaks[1] - peaks[0]) / (batches[1] - batches[0])
+    preset = get_preset(preset_name)
+    full_batch = preset.motion.batch_size if stage == "motion" else preset.batch_size
+    return {"stage": stage, "preset": preset_name, "checkpointing": checkpointing,
+            "measured_gb": dict(zip(map(str, batches), peaks)), "per_sample_gb": per_sample,
+            "batch": full_batch, "projected_gb": peaks[0] + per_sample * (full_batch - batches[0])}
+
+
+# --- the report --------------------------------------------------------------------------------
+
+
+def _device_name(device: str) -> str:
+    import platform
+
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name(torch.device(device))
+    return f"{platform.processor() or platform.machine()} CPU ({torch.get_num_threads()} threads)"
+
+
+def _fmt(value, spec: str = ".2f", missing: str = "–") -> str:
+    return missing if value is None else format(value, spec)
+
+
+def markdown(report: dict) -> str:
+    """The report as the markdown file a reader opens first."""
+    s = report["settings"]
+    lines = [f"# cmdkit device check — {report['device_name']}", "",
+             f"- {report['date']}; torch {report['torch']}; device `{s['device']}`; "
+             f"{'quick (smoke size)' if s['quick'] else 'full'}; {report.get('seconds', 0):.0f} s in all",
+             f"- matmul peak ({s['dtype']}, {s['matmul_size']}²): **{_fmt(report.get('matmul_tflops'), '.3g')} TFLOP/s**"]
+    for sampling in report.get("sampling", []):
+        length, h, w = sampling["shape"]
+        lines += ["", f"## Sampling one video — {sampling['preset']} size, {length}×{h}×{w} in model space, "
+                      f"{sampling['dtype']}, {'torch.compile' if sampling['compile'] else 'eager'}", "",
+                  "| sampler | s / video | peak GB | TFLOP / video | TFLOP/s | of matmul peak |",
+                  "|:---|---:|---:|---:|---:|---:|"]
+        for name, r in sampling["runs"].items():
+            share = r["tflop_per_s"] / report["matmul_tflops"] if report.get("matmul_tflops") else None
+            lines.append(f"| {name} | {r['seconds']:.3g} | {_fmt(r['peak_gb'])} | {r['tflop']:.3g} | "
+                         f"{r['tflop_per_s']:.3g} | {_fmt(share, '.0%')} |")
+        dec = sampling["image_decoder"]
+        lines += ["", f"Direct / CMD (DDIM, same steps): **{sampling['direct_over_cmd']:.1f}×**. The image decoder "
+                      f"(SD's VAE design, {dec['frames']} frames of {dec['latent_size'][0]}×{dec['latent_size'][1]} "
+                      f"latents), apart: {dec['seconds']:.3f} s, peak {_fmt(dec['peak_gb'])} GB."]
+    if report.get("training"):
+        lines += ["", f"## Training slices — {s['training_preset']} preset, {s['train_steps']} timed steps each", "",
+                  "| stage | batch | params (M) | checkpointing | steps/s | peak GB | full stage | projected |",
+                  "|:---|---:|---:|:---:|---:|---:|---:|---:|"]
+        for t in report["training"]:
+            lines.append(f"| {t['stage']} | {t['batch']} | {t['parameters'] / 1e6:.1f} | "
+                         f"{'yes' if t['checkpointing'] else 'no'} | {t['steps_per_s']:.2f} | "
+                         f"{_fmt(t['peak_gb'])} | {_fmt(t['full_steps'], ',')} | "
+                         f"{_fmt(t['projected_minutes'], '.1f')} min |")
+    if report.get("notebooks"):
+        lines += ["", "## Notebooks (papermill, reduced steps)", "", "| notebook | ok | seconds |", "|:---|:---:|---:|"]
+        for n in report["notebooks"]:
+            lines.append(f"| {n['notebook']} | {'yes' if n['ok'] else 'no: ' + n.get('error', '')[:80]} | "
+                         f"{n['seconds']:.0f} |")
+    lines += ["", "Random weights throughout; guidance batched (both branches in one call). FLOPs in torch's "
+                  "convention (2 per multiply-add), counted on the meta device."]
+    return "\n".join(lines) + "\n"
+
+
+def run_device_check(device: str = "cuda", quick: bool = False, compile: bool | None = None,
+                     notebooks: bool | None = None, out: str | Path = "benchmarks", echo=print) -> Path:
+    """Run the check and write ``device-check-<device>-<date>.md`` and ``.json`` under ``out``
+    after every section; returns the markdown file's path."""
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for but torch sees no CUDA device")
+    from diffusers.utils import logging as diffusers_logging
+
+    diffusers_logging.set_verbosity_error()  # casting random-weight models to bf16 is intended here
+    settings = CheckSettings.for_device(device, quick, compile)
+    notebooks = (device.startswith("cuda") and not quick) if notebooks is None else notebooks
+    began = time.time()
+    report = {"date": _dt.datetime.now().isoformat(timespec="seconds"), "torch": torch.__version__,
+              "device_name": _device_name(device),
+              "settings": {"device": device, "quick": quick, "dtype": str(settings.dtype),
+                           "matmul_size": settings.matmul_size, "sampling_preset": settings.sampling_preset,
+                           "training_preset": settings.training_preset, "steps": settings.steps,
+                           "fast_steps": settings.fast_steps, "train_steps": settings.train_steps}}
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^a-z0-9]+", "-", report["device_name"].lower()).strip("-")
+    stem = out / f"device-check-{slug}-{report['date'][:10]}"
+
+    def save():
+        report["seconds"] = round(time.time() - began, 1)
+        stem.with_suffix(".json").write_text(json.dumps(report, indent=1))
+        stem.with_suffix(".md").write_text(markdown(report))
+
+    if device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
+    echo(f"device check on {report['device_name']}: matmul peak…")
+    report["matmul_tflops"] = matmul_peak(device, settings.dtype, settings.matmul_size)
+    save()
+    report["sampling"] = []
+    for compiled in ([False, True] if settings.compile else [False]):
+        report["sampling"].append(time_sampling(settings, compiled, echo))
+        save()
+    report["training"] = []
+    for stage in ("autoencoder", "content", "motion", "baseline"):
+        echo(f"  training slice: {stage} ({settings.training_preset})…")
+        try:
+            result = time_training_stage(stage, settings.training_preset, device, settings.train_steps, settings.dtype)
+        except torch.cuda.OutOfMemoryError:  # then with gradient checkpointing, and say so
+            torch.cuda.empty_cache()
+            result = time_training_stage(stage, settings.training_preset, device, settings.train_steps,
+                                         settings.dtype, checkpointing=True)
+            result["note"] = "out of memory without gradient checkpointing"
+        report["training"].append(result)
+        save()
+    if notebooks:
+        report["notebooks"] = _run_notebooks(out / f"{stem.name}-notebooks", settings, echo)
+        save()
+    echo(markdown(report))
+    return stem.with_suffix(".md")
+
+
+def _run_notebooks(run_dir: Path, settings: CheckSettings, echo) -> list[dict]:
+    """The series on the training preset at reduced steps; the notebooks pick the device up."""
+    from .runner import run_series
+
+    params = {"preset": settings.training_preset, "seed": 0, "train_steps": 50, "baseline_steps": 20,
+              "compare_clips": 8, "sampling_steps": 10, "content_steps": 10, "motion_steps": 10}
+    echo(f"  notebooks: the series on {settings.training_preset!r} at reduced steps…")
+    results = run_series(run_dir, params, stop_on_failure=False)
+    return [{"notebook": r.notebook, "ok": r.status == "ok", "seconds": r.seconds,
+             **({"error": str(r.error)} if r.error else {})} for r in results]
