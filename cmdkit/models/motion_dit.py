@@ -100,6 +100,8 @@ class MotionDiT(CheckedLoadingMixin, ModelMixin, ConfigMixin):
             run, but pipelines generate this many frames unless asked for others.
     """
 
+    _supports_gradient_checkpointing = True
+
     @register_to_config
     def __init__(self, motion_channels: int = 8, content_channels: int = 3, patch_size: int = 2,
                  content_patch_size: int = 4, hidden_size: int = 128, depth: int = 4, num_heads: int = 4,
@@ -126,6 +128,7 @@ class MotionDiT(CheckedLoadingMixin, ModelMixin, ConfigMixin):
         # What the model sees when the condition is dropped: learned, as in DiT.
         self.null_condition = nn.Parameter(torch.zeros(d))
         self.blocks = nn.ModuleList(DiTBlock(d, num_heads, mlp_ratio) for _ in range(depth))
+        self.gradient_checkpointing = False  # see ModelMixin.enable_gradient_checkpointing
         self.final_norm = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
         self.final_modulation = nn.Sequential(nn.SiLU(), nn.Linear(d, 2 * d))
         self.final_linear = nn.Linear(d, p * p * motion_channels)
@@ -236,7 +239,10 @@ class MotionDiT(CheckedLoadingMixin, ModelMixin, ConfigMixin):
         c = self.time_embed(self.time_proj(timestep).to(self.dtype))  # (B, width)
         c = c + self.embed_condition(b, encoder_hidden_states, class_labels, drop_condition)
         for block in self.blocks:
-            x = block(x, c)
+            if self.gradient_checkpointing and torch.is_grad_enabled():
+                x = self._gradient_checkpointing_func(block, x, c)
+            else:
+                x = block(x, c)
 
         shift, scale = self.final_modulation(c)[:, None].chunk(2, dim=-1)
         x = self.final_linear(self.final_norm(x[:, : gl * gn]) * (1 + scale) + shift)  # motion tokens only
