@@ -101,10 +101,13 @@ _BASELINE_UNETS: dict[str, dict] = {
     "smoke": dict(block_out_channels=(32, 64), layers_per_block=1, attention_head_dim=8, norm_num_groups=8,
                   down_block_types=("DownBlock3D", "CrossAttnDownBlock3D"),
                   up_block_types=("CrossAttnUpBlock3D", "UpBlock3D")),
+    # Attention where the content UNet has it (32×32 and 16×16, not at 64×64): the comparison
+    # with CMD differs in what is denoised, not in the layout. Spatial attention over 64×64
+    # frames would hold 16 frames × 4096² scores per head wherever attention is not fused.
     "classroom": dict(block_out_channels=(64, 128, 256), layers_per_block=2, attention_head_dim=8,
                       norm_num_groups=32,
-                      down_block_types=("CrossAttnDownBlock3D", "CrossAttnDownBlock3D", "DownBlock3D"),
-                      up_block_types=("UpBlock3D", "CrossAttnUpBlock3D", "CrossAttnUpBlock3D")),
+                      down_block_types=("DownBlock3D", "CrossAttnDownBlock3D", "CrossAttnDownBlock3D"),
+                      up_block_types=("CrossAttnUpBlock3D", "CrossAttnUpBlock3D", "UpBlock3D")),
     # damo-vilab/text-to-video-ms-1.7b's UNet (diffusers' defaults are this configuration).
     "paper": dict(block_out_channels=(320, 640, 1280, 1280), layers_per_block=2, attention_head_dim=64,
                   norm_num_groups=32,
@@ -129,6 +132,9 @@ class Preset:
     steps: Mapping[str, int] = field(default_factory=dict)
     learning_rates: Mapping[str, float] = field(default_factory=dict)
     batch_size: int = 8
+    # Stages whose batch is cut into micro-batches of this size with gradients accumulated
+    # (cmdkit.train.TrainConfig.micro_batch): the preset's batch in a 16 GB GPU's memory.
+    micro_batch: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def spatial_multiple(self) -> int:
@@ -166,6 +172,11 @@ PRESETS: dict[str, Preset] = {
                "toy_classifier": 300},
         learning_rates={"autoencoder": 3e-4, "image_prior": 2e-4, "content": 1e-4, "motion": 2e-4, "baseline": 2e-4},
         batch_size=32,
+        # Measured on the CPU in fp32 (benchmarks/classroom-memory-cpu-2026-12-02.md), an upper
+        # bound for a GPU's bf16/fp16: the autoencoder needs 1.3 GB and the direct video UNet
+        # 9.2 GB per clip (full-resolution 3-D convolutions), so 32 clips at once need 41 and 297 GB;
+        # micro-batches of 8 and 1 need 10.8 GB each. Content UNet and motion DiT fit whole (8–11 GB).
+        micro_batch={"autoencoder": 8, "baseline": 1},
     ),
     "paper": Preset(
         name="paper",

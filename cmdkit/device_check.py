@@ -200,9 +200,13 @@ def time_sampling(settings: CheckSettings, compile: bool, echo=print) -> dict:
 # --- training slices ---------------------------------------------------------------------------
 
 
+# The preset key of each stage's budget and micro-batch (the content UNet is pretrained as the image prior).
+_PRESET_KEY = {"autoencoder": "autoencoder", "content": "image_prior", "motion": "motion", "baseline": "baseline"}
+
+
 def _stage_step(stage: str, preset, device: torch.device, batch: int | None = None):
-    """(model, loss function, batch size) for one training stage at its preset size (and batch,
-    unless ``batch`` is given), on random data."""
+    """(model, loss function ``(model, batch) → loss``, batch) for one training stage at its
+    preset size (and batch size, unless ``batch`` is given), on random data."""
     import torch.nn.functional as F
 
     from .diffusion import build_noise_scheduler, motion_loss, text_unet_loss
@@ -211,7 +215,7 @@ def _stage_step(stage: str, preset, device: torch.device, batch: int | None = No
 
     space = FrameSpace.for_preset(preset)
     length, h, w = preset.data.model_shape
-    c, b = space.channels, batch or preset.batch_size
+    c, b = space.channels, batch or (preset.motion.batch_size if stage == "motion" else preset.batch_size)
     text_dim, tokens = 384, 32
     scheduler = build_noise_scheduler(clip_sample=space.clip_sample)
 
@@ -220,46 +224,49 @@ def _stage_step(stage: str, preset, device: torch.device, batch: int | None = No
 
     text, null = rand(b, tokens, text_dim), rand(1, tokens, text_dim)
     if stage == "autoencoder":
-        model = CMDAutoencoder.from_preset(preset, space)
         video = rand(b, c, length, h, w).clamp(-1, 1)
-        return model, lambda m: F.mse_loss(m(video).sample, video), b
+        return (CMDAutoencoder.from_preset(preset, space), lambda m, x: F.mse_loss(m(x).sample, x), video)
     if stage == "content":
-        model = build_content_unet(preset, space, text_dim)
-        frames = rand(b, c, h, w)
-        return model, lambda m: text_unet_loss(m, scheduler, frames, text, null), b
+        return (build_content_unet(preset, space, text_dim),
+                lambda m, x: text_unet_loss(m, scheduler, x["image"], x["text"], null),
+                {"image": rand(b, c, h, w), "text": text})
     if stage == "motion":
-        model = MotionDiT.from_preset(preset, space, text_dim=text_dim)
-        mb = batch or preset.motion.batch_size
         grid = sum(CMDAutoencoder.from_preset(preset, space).grid(h, w))
-        batch = {"motion": rand(mb, preset.autoencoder.motion_channels, length, grid), "content": rand(mb, c, h, w),
-                 "text": rand(mb, tokens, text_dim)}
-        return model, lambda m: motion_loss(m, scheduler, batch), mb
+        data = {"motion": rand(b, preset.autoencoder.motion_channels, length, grid), "content": rand(b, c, h, w),
+                "text": text}
+        return (MotionDiT.from_preset(preset, space, text_dim=text_dim), lambda m, x: motion_loss(m, scheduler, x),
+                data)
     if stage == "baseline":
-        model = build_baseline_unet(preset, space, text_dim)
-        clips = rand(b, c, length, h, w)
-        return model, lambda m: text_unet_loss(m, scheduler, clips, text, null), b
+        return (build_baseline_unet(preset, space, text_dim),
+                lambda m, x: text_unet_loss(m, scheduler, x["image"], x["text"], null),
+                {"image": rand(b, c, length, h, w), "text": text})
     raise ValueError(f"unknown stage {stage!r}")
 
 
 def _training_step(stage: str, preset, dev: torch.device, dtype: torch.dtype, checkpointing: bool,
-                   batch: int | None = None):
-    """(one optimizer step as a function, model, batch size) for a stage: AdamW, autocast in
-    ``dtype`` where it is not fp32, gradient checkpointing if asked."""
-    model, loss_fn, batch = _stage_step(stage, preset, dev, batch)
+                   batch: int | None = None, micro_batch: int | None = None):
+    """(one optimizer step as a function, model, batch size) for a stage as the training loop
+    runs it: AdamW, autocast in ``dtype`` where it is not fp32, gradient checkpointing if asked,
+    gradients accumulated over micro-batches of ``micro_batch``."""
+    from .train import split_batch
+
+    model, loss_fn, data = _stage_step(stage, preset, dev, batch)
     model.to(dev).train()
     if checkpointing:
         model.enable_gradient_checkpointing()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     autocast = torch.autocast(dev.type, dtype=dtype, enabled=dtype != torch.float32)
+    pieces = split_batch(data, micro_batch)
 
     def step():
-        with autocast:
-            loss = loss_fn(model)
-        loss.backward()
+        for piece, share in pieces:
+            with autocast:
+                loss = loss_fn(model, piece) * share
+            loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
-    return step, model, batch
+    return step, model, len(next(iter(data.values())) if isinstance(data, dict) else data)
 
 
 def time_training_stage(stage: str, preset_name: str, device: str, steps: int, dtype: torch.dtype,
@@ -270,7 +277,8 @@ def time_training_stage(stage: str, preset_name: str, device: str, steps: int, d
 
     preset = get_preset(preset_name)
     dev = torch.device(device)
-    step, model, batch = _training_step(stage, preset, dev, dtype, checkpointing)
+    micro = preset.micro_batch.get(_PRESET_KEY[stage])
+    step, model, batch = _training_step(stage, preset, dev, dtype, checkpointing, micro_batch=micro)
 
     for _ in range(2):  # warm-up: kernels chosen, optimizer state allocated
         step()
@@ -282,9 +290,8 @@ def time_training_stage(stage: str, preset_name: str, device: str, steps: int, d
         step()
     _sync(dev)
     per_second = steps / (time.perf_counter() - began)
-    budget_key = "image_prior" if stage == "content" and "image_prior" in preset.steps else stage
-    full = preset.steps.get(budget_key)
-    return {"stage": stage, "batch": batch, "checkpointing": checkpointing,
+    full = preset.steps.get(_PRESET_KEY[stage])
+    return {"stage": stage, "batch": batch, "micro_batch": micro, "checkpointing": checkpointing,
             "parameters": sum(p.numel() for p in model.parameters()),
             "steps_per_s": per_second,
             "peak_gb": torch.cuda.max_memory_allocated(dev) / 1e9 if dev.type == "cuda" else None,
@@ -292,9 +299,18 @@ def time_training_stage(stage: str, preset_name: str, device: str, steps: int, d
 
 
 def _peak_rss_gb() -> float:
+    """This process's peak resident memory (GB). /proc's VmHWM belongs to the process image;
+    getrusage's ru_maxrss would also carry the parent's peak across fork and exec."""
     import resource
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1e6  # kB
+    import sys
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1e9 if sys.platform == "darwin" else 1e6)
 
 
 def _one_step_peak(stage: str, preset_name: str, batch: int, checkpointing: bool) -> float:
@@ -310,8 +326,9 @@ def _one_step_peak(stage: str, preset_name: str, batch: int, checkpointing: bool
 
 def estimate_training_memory(stage: str, preset_name: str = "classroom", batches: tuple[int, int] = (1, 2),
                              checkpointing: bool = False) -> dict:
-    """A stage's peak training memory at its preset's batch, extrapolated from two small batches
-    measured on the CPU (fp32, one process per measurement, peak resident set size).
+    """A stage's peak training memory at its preset's batch (and at its micro-batch, where the
+    preset sets one), extrapolated from two small batches measured on the CPU (fp32, one
+    process per measurement, peak resident set size).
 
     Memory grows linearly with the batch (activations) on top of a fixed part (weights,
     gradients, AdamW's two moments, the interpreter): two points give both. fp32 on the CPU is
@@ -322,18 +339,26 @@ def estimate_training_memory(stage: str, preset_name: str = "classroom", batches
 
     from .config import get_preset
 
-    peaks = []
+    preset = get_preset(preset_name)
+    full_batch = preset.motion.batch_size if stage == "motion" else preset.batch_size
+    micro = preset.micro_batch.get(_PRESET_KEY[stage])
+    result = {"stage": stage, "preset": preset_name, "checkpointing": checkpointing, "batch": full_batch,
+              "micro_batch": micro, "measured_gb": {}, "per_sample_gb": None, "projected_gb": None,
+              "projected_micro_gb": None}
     for batch in batches:
         code = (f"from cmdkit.device_check import _one_step_peak; "
                 f"print(_one_step_peak({stage!r}, {preset_name!r}, {batch}, {checkpointing}))")
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        peaks.append(float(done.stdout.strip().splitlines()[-1]))
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        if done.returncode != 0:  # killed for memory, most likely: say so rather than fail the table
+            result["failed"] = f"batch {batch}: exit {done.returncode} {done.stderr.strip()[-200:]}"
+            return result
+        result["measured_gb"][str(batch)] = float(done.stdout.strip().splitlines()[-1])
+    peaks = list(result["measured_gb"].values())
     per_sample = (peaks[1] - peaks[0]) / (batches[1] - batches[0])
-    preset = get_preset(preset_name)
-    full_batch = preset.motion.batch_size if stage == "motion" else preset.batch_size
-    return {"stage": stage, "preset": preset_name, "checkpointing": checkpointing,
-            "measured_gb": dict(zip(map(str, batches), peaks)), "per_sample_gb": per_sample,
-            "batch": full_batch, "projected_gb": peaks[0] + per_sample * (full_batch - batches[0])}
+    result.update(per_sample_gb=per_sample, projected_gb=peaks[0] + per_sample * (full_batch - batches[0]))
+    if micro is not None:  # what the preset's micro-batches hold at once
+        result["projected_micro_gb"] = peaks[0] + per_sample * (micro - batches[0])
+    return result
 
 
 # --- the report --------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from typing import Any, Callable
 import torch
 from safetensors.torch import load_file, save_file
 
-__all__ = ["TrainConfig", "TrainResult", "train", "latest_checkpoint", "step_seed"]
+__all__ = ["TrainConfig", "TrainResult", "train", "split_batch", "latest_checkpoint", "step_seed"]
 
 CHECKPOINT_PREFIX = "step-"
 
@@ -50,7 +50,15 @@ class TrainConfig:
     lr_schedule: str = "constant"
     grad_clip: float | None = 1.0
     ema_decay: float | None = 0.999  # None: no EMA
-    mixed_precision: str = "auto"  # "auto" (bf16 on a capable GPU, else none), "no", "fp16", "bf16"
+    # "auto": bf16 on Ampere or later GPUs, fp16 with a gradient scaler on older ones (Colab's T4
+    # has no bf16 units), none on a CPU; or "no", "fp16", "bf16".
+    mixed_precision: str = "auto"
+    # Recompute activations in the backward pass instead of keeping them (models that support it:
+    # the kit's transformers and diffusers' UNets): ~30 % more compute for a fraction of the memory.
+    gradient_checkpointing: bool = False
+    # Split every batch into micro-batches of this many samples and accumulate their gradients:
+    # the same global batch (and learning dynamics) in the memory of a smaller one. None: whole.
+    micro_batch: int | None = None
     checkpoint_every: int = 0  # 0: only at the end
     # Stop once this much training time is spent (summed over resumed sessions), even before
     # `steps`: how a comparison is matched in compute measured at run time. None: no limit.
@@ -72,6 +80,8 @@ class TrainConfig:
             raise ValueError(f"max_seconds must be > 0 or None; got {self.max_seconds}")
         if self.lr_schedule not in ("constant", "cosine"):
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine'; got {self.lr_schedule!r}")
+        if self.micro_batch is not None and self.micro_batch < 1:
+            raise ValueError(f"micro_batch must be >= 1 or None; got {self.micro_batch}")
         if self.mixed_precision not in ("auto", "no", "fp16", "bf16"):
             raise ValueError(f"mixed_precision must be 'auto', 'no', 'fp16' or 'bf16'; got {self.mixed_precision!r}")
 
@@ -96,6 +106,29 @@ class TrainResult:
         return [int(entry["step"]) for entry in self.history]
 
 
+def split_batch(batch: Any, size: int | None) -> list[tuple[Any, float]]:
+    """``[(micro-batch, its share of the batch)]``: ``batch`` (a tensor, or a dict/list/tuple of
+    them, all (B, …)) cut along its first axis into pieces of ``size`` samples; ``[(batch, 1.0)]``
+    when ``size`` is None or not smaller than B."""
+    first = batch
+    while isinstance(first, (dict, list, tuple)):
+        first = next(iter(first.values())) if isinstance(first, dict) else first[0]
+    total = len(first)
+    if size is None or size >= total:
+        return [(batch, 1.0)]
+
+    def cut(value, start: int):
+        if isinstance(value, dict):
+            return {key: cut(item, start) for key, item in value.items()}
+        if isinstance(value, (list, tuple)) and len(value) == total:
+            return type(value)(value[start:start + size])
+        if isinstance(value, torch.Tensor) and value.ndim and len(value) == total:
+            return value[start:start + size]
+        return value  # shared by every sample (a null prompt's features, a scalar)
+
+    return [(cut(batch, start), min(size, total - start) / total) for start in range(0, total, size)]
+
+
 def step_seed(seed: int, step: int, rank: int = 0) -> int:
     """The seed of all randomness in one step on one process."""
     return (seed * 1_000_003 + step * 7_919 + rank * 104_729) % (2**63 - 1)
@@ -116,9 +149,12 @@ def latest_checkpoint(folder: str | Path) -> Path | None:
 def _resolve_precision(choice: str) -> str:
     if choice != "auto":
         return choice
-    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
-        return "bf16"
-    return "no"
+    if not torch.cuda.is_available():
+        return "no"
+    # torch.cuda.is_bf16_supported() is also true where bf16 is only emulated (slowly): ask the
+    # hardware. accelerate adds the gradient scaler that fp16 needs.
+    major, _ = torch.cuda.get_device_capability()
+    return "bf16" if major >= 8 else "fp16"
 
 
 def _save_checkpoint(folder: Path, step: int, model, optimizer, scheduler, ema, history, config,
@@ -195,6 +231,11 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, Any], torc
     from tqdm.auto import tqdm
 
     accelerator = Accelerator(mixed_precision=_resolve_precision(config.mixed_precision))
+    if config.gradient_checkpointing:
+        if not getattr(model, "_supports_gradient_checkpointing", False):
+            raise ValueError(f"{type(model).__name__} does not support gradient checkpointing; set "
+                             f"gradient_checkpointing=False")
+        model.enable_gradient_checkpointing()
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = get_scheduler("constant_with_warmup" if config.lr_schedule == "constant" else "cosine",
                               optimizer, num_warmup_steps=config.warmup_steps, num_training_steps=config.steps)
@@ -224,15 +265,18 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, Any], torc
     for step in range(start, start if spent else config.steps):
         torch.manual_seed(step_seed(config.seed, step, accelerator.process_index))
         batch = send_to_device(batches(step), accelerator.device, non_blocking=True)
-        with accelerator.autocast():
-            loss = loss_fn(model, batch)
-        if not torch.isfinite(loss.detach()):
-            bar.close()
-            where = f"the last good checkpoint is {last_saved}" if last_saved else "no checkpoint was saved yet"
-            raise FloatingPointError(f"{config.description}: loss became {loss.item()} at step {step + 1}; "
-                                     f"stopping ({where}). Try a lower learning_rate or mixed_precision='no'.")
         optimizer.zero_grad(set_to_none=True)
-        accelerator.backward(loss)
+        loss = 0.0
+        for chunk, share in split_batch(batch, config.micro_batch):
+            with accelerator.autocast():
+                part = loss_fn(model, chunk) * share  # shares sum to 1: the gradient of the batch mean
+            if not torch.isfinite(part.detach()):
+                bar.close()
+                where = f"the last good checkpoint is {last_saved}" if last_saved else "no checkpoint was saved yet"
+                raise FloatingPointError(f"{config.description}: loss became {part.item()} at step {step + 1}; "
+                                         f"stopping ({where}). Try a lower learning_rate or mixed_precision='no'.")
+            accelerator.backward(part)
+            loss = loss + part.detach()
         if config.grad_clip is not None:
             accelerator.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()

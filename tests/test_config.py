@@ -57,3 +57,11 @@ def test_stage_defaults_pass_through_as_none():
     preset, params = validate_params("smoke", train_steps=None, learning_rate=None)
     assert params == {"train_steps": None, "learning_rate": None}
     assert preset.steps["autoencoder"] > 0 and preset.learning_rates["autoencoder"] > 0
+
+
+def test_micro_batches_name_real_stages_and_divide_their_batch():
+    for preset in PRESETS.values():
+        for stage, micro in preset.micro_batch.items():
+            assert stage in preset.steps, (preset.name, stage)
+            batch = preset.motion.batch_size if stage == "motion" else preset.batch_size
+            assert 1 <= micro < batch and batch % micro == 0, (preset.name, stage, micro)

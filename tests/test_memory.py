@@ -40,7 +40,7 @@ def test_checkpointing_gives_the_same_loss_and_gradients(which):
 
 
 def test_memory_estimate_grows_with_the_batch_and_extrapolates_to_the_presets():
-    estimate = estimate_training_memory("motion", "smoke", batches=(8, 64))
+    estimate = estimate_training_memory("motion", "smoke", batches=(8, 128))
     measured = estimate["measured_gb"]
-    assert measured["64"] > measured["8"] > 0.1  # the interpreter and torch alone take more than 100 MB
-    assert estimate["batch"] == 32 and measured["8"] < estimate["projected_gb"] < measured["64"]
+    assert measured["128"] > measured["8"] > 0.1  # the interpreter and torch alone take more than 100 MB
+    assert estimate["batch"] == 32 and measured["8"] < estimate["projected_gb"] < measured["128"]

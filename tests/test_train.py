@@ -7,7 +7,7 @@ import torch
 
 from regression_task import Regression, batches, config, loss, make_model
 from cmdkit.data.batches import dataset_batches
-from cmdkit.train import TrainConfig, latest_checkpoint, train
+from cmdkit.train import TrainConfig, latest_checkpoint, split_batch, train
 
 
 def testloss_falls_and_history_is_recorded():
@@ -114,3 +114,60 @@ def test_a_time_budget_stops_training_and_a_resumed_run_keeps_it(tmp_path):
     assert torch.equal(again.model.weight, result.model.weight)
     with pytest.raises(ValueError, match="max_seconds"):
         TrainConfig(steps=10, max_seconds=0)
+
+
+@pytest.mark.parametrize("cuda, capability, expected", [(False, None, "no"), (True, (7, 5), "fp16"),
+                                                        (True, (8, 0), "bf16"), (True, (9, 0), "bf16")])
+def test_auto_precision_follows_the_hardware(monkeypatch, cuda, capability, expected):
+    """A T4 (compute capability 7.5) has no bf16 units: fp16 with a gradient scaler, not emulated bf16."""
+    from cmdkit.train import _resolve_precision
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a: capability)
+    assert _resolve_precision("auto") == expected
+    assert _resolve_precision("no") == "no"
+
+
+def test_gradient_checkpointing_is_switched_on_or_refused():
+    from cmdkit.models import CMDAutoencoder
+
+    model = CMDAutoencoder(width=16, depth=1, heads=2, patch_size=4)
+    video = torch.rand(2, 3, 2, 8, 8) * 2 - 1
+    train(model, lambda m, b: (m(b).sample - b).pow(2).mean(), lambda step: video,
+          TrainConfig(steps=1, ema_decay=None, progress=False, gradient_checkpointing=True))
+    assert any(getattr(m, "gradient_checkpointing", False) for m in model.modules())
+    with pytest.raises(ValueError, match="Linear does not support gradient checkpointing"):
+        train(torch.nn.Linear(2, 1), lambda m, b: m(b).sum(), lambda step: torch.ones(1, 2),
+              TrainConfig(steps=1, ema_decay=None, progress=False, gradient_checkpointing=True))
+
+
+def test_split_batch_cuts_every_per_sample_entry_and_weights_the_pieces():
+    batch = {"image": torch.arange(10.0).view(5, 2), "text": torch.zeros(5, 3, 4), "null": torch.ones(1, 3, 4),
+             "caption": list("abcde")}
+    pieces = split_batch(batch, 2)
+    assert [share for _, share in pieces] == [0.4, 0.4, 0.2]
+    assert torch.equal(torch.cat([p["image"] for p, _ in pieces]), batch["image"])
+    assert [p["caption"] for p, _ in pieces] == [["a", "b"], ["c", "d"], ["e"]]
+    assert all(p["null"] is batch["null"] for p, _ in pieces)  # shared entries are not cut
+    assert split_batch(batch, None) == [(batch, 1.0)] and split_batch(batch, 8) == [(batch, 1.0)]
+
+
+def test_micro_batches_train_as_the_whole_batch_does():
+    """Accumulating the gradients of micro-batches is the gradient of the batch: the same losses
+    and the same weights after several AdamW steps (a deterministic loss, so only rounding differs)."""
+    data = torch.randn(64, 3, generator=torch.Generator().manual_seed(0))
+    target = data @ torch.tensor([1.0, -2.0, 0.5]) + 0.3
+
+    def run(micro):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(3, 1)
+        result = train(model, lambda m, b: (m(b["x"]).squeeze(-1) - b["y"]).pow(2).mean(),
+                       lambda step: {"x": data[step * 8 % 64:][:8], "y": target[step * 8 % 64:][:8]},
+                       TrainConfig(steps=6, learning_rate=0.05, ema_decay=None, progress=False, log_every=1,
+                                   micro_batch=micro))
+        return result.losses, model.weight.detach().clone()
+
+    whole, micro = run(None), run(3)
+    torch.testing.assert_close(torch.tensor(micro[0]), torch.tensor(whole[0]))
+    torch.testing.assert_close(micro[1], whole[1])
+    assert whole[0][-1] < whole[0][0]
