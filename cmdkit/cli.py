@@ -58,7 +58,7 @@ def _device_check(args: argparse.Namespace) -> int:
     from .device_check import run_device_check
 
     path = run_device_check(args.device, quick=args.quick, compile=args.compile, notebooks=args.notebooks,
-                            out=args.out)
+                            out=args.out, budget_s=args.budget)
     print(f"results: {path}")
     return 0
 
@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="also time torch.compile'd denoisers (default: on CUDA, full check)")
     check.add_argument("--notebooks", action=argparse.BooleanOptionalAction, default=None,
                        help="run the notebook series at reduced steps too (default: on CUDA, full check)")
+    check.add_argument("--budget", type=float, default=480, metavar="SECONDS",
+                       help="the notebook series runs last, only if this budget leaves it time (default 480)")
     check.add_argument("--out", default="benchmarks", help="folder for the results files")
     check.set_defaults(func=_device_check)
 

@@ -9,7 +9,9 @@ from cmdkit.cli import main
 
 
 def test_quick_device_check_writes_every_section(tmp_path, capsys):
-    assert main(["device-check", "--device", "cpu", "--quick", "--no-notebooks", "--out", str(tmp_path)]) == 0
+    # A one-second budget: every measurement still runs, the notebook series (last) is skipped and says why.
+    assert main(["device-check", "--device", "cpu", "--quick", "--notebooks", "--budget", "1",
+                 "--out", str(tmp_path)]) == 0
     [report_file] = tmp_path.glob("device-check-*.json")
     report = json.loads(report_file.read_text())
     assert report["settings"]["quick"] and report["matmul_tflops"] > 0
@@ -27,7 +29,8 @@ def test_quick_device_check_writes_every_section(tmp_path, capsys):
     assert all(t["steps_per_s"] > 0 and t["projected_minutes"] > 0 for t in stages.values())
     assert stages["motion"]["batch"] == 32  # the motion stage's own batch, not the clips' batch
     text = report_file.with_suffix(".md").read_text()
-    for heading in ("matmul peak", "## Sampling one video", "## Training slices", "Direct / CMD"):
+    assert "notebooks" not in report and "budget left" in report["notebooks_skipped"]
+    for heading in ("matmul peak", "## Sampling one video", "## Training slices", "Direct / CMD", "Notebooks not run"):
         assert heading in text
     assert "results:" in capsys.readouterr().out
 
