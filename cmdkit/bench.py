@@ -96,10 +96,19 @@ def time_models(preset: str, device: str, steps: int, dtype: torch.dtype | None 
     return result
 
 
-def _device_name(device: str) -> str:
+def device_name(device: str) -> str:
+    """The GPU's name, or the CPU's and its thread count: what a results file is named after."""
     if device.startswith("cuda") and torch.cuda.is_available():
         return torch.cuda.get_device_name(torch.device(device))
     return f"{platform.processor() or platform.machine()} CPU ({torch.get_num_threads()} threads)"
+
+
+def results_stem(out: str | Path, kind: str, device: str, date: str) -> Path:
+    """``out/<kind>-<device slug>-<YYYY-MM-DD>``, the folder made: add ``.md`` or ``.json``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^a-z0-9]+", "-", device.lower()).strip("-")
+    return out / f"{kind}-{slug}-{date[:10]}"
 
 
 def _markdown(report: dict) -> str:
@@ -143,15 +152,12 @@ def run_bench(device: str = "cpu", steps_list=(50, 100), time_preset: str | None
     dtype = torch.bfloat16 if device.startswith("cuda") else None
     echo("counting FLOPs at paper scale (meta device)…")
     report = {"date": _dt.datetime.now().isoformat(timespec="seconds"), "torch": torch.__version__,
-              "device": device, "device_name": _device_name(device), "flops": flop_table(steps_list)}
+              "device": device, "device_name": device_name(device), "flops": flop_table(steps_list)}
     report["timing"] = []
     for steps in steps_list:
         echo(f"timing one video at the {time_preset!r} size, {steps} steps, on {device}…")
         report["timing"].append(time_models(time_preset, device, steps, dtype=dtype, compile=compile, repeats=repeats))
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    slug = re.sub(r"[^a-z0-9]+", "-", report["device_name"].lower()).strip("-")
-    stem = out / f"bench-{slug}-{report['date'][:10]}"
+    stem = results_stem(out, "bench", report["device_name"], report["date"])
     stem.with_suffix(".json").write_text(json.dumps(report, indent=1))
     path = stem.with_suffix(".md")
     path.write_text(_markdown(report))

@@ -24,13 +24,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import torch
+
+from .bench import device_name, results_stem
+from .efficiency import _sync, time_call
 
 __all__ = ["CheckSettings", "matmul_peak", "time_sampling", "time_training_stage", "estimate_training_memory",
            "run_device_check"]
@@ -63,25 +65,16 @@ class CheckSettings:
                    compile=cuda if compile is None else compile)
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def _timed(fn: Callable[[], object], device: torch.device, repeats: int) -> tuple[float, float | None]:
-    """(median seconds of ``repeats`` calls after one warm-up call, peak GB on CUDA)."""
+    """(median seconds of ``repeats`` calls after one warm-up call, peak GB allocated on CUDA
+    during them, the weights included: what must fit on the card)."""
     fn()
     _sync(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - began)
+    seconds = time_call(fn, device, warmup=0, repeats=repeats)["median_s"]
     peak = torch.cuda.max_memory_allocated(device) / 1e9 if device.type == "cuda" else None
-    return sorted(times)[len(times) // 2], peak
+    return seconds, peak
 
 
 def matmul_peak(device: str, dtype: torch.dtype, size: int = 8192, repeats: int = 10) -> float:
@@ -232,7 +225,8 @@ def _stage_step(stage: str, preset, device: torch.device, batch: int | None = No
                 lambda m, x: text_unet_loss(m, scheduler, x["image"], x["text"], null),
                 {"image": rand(b, c, h, w), "text": text})
     if stage == "motion":
-        grid = sum(CMDAutoencoder.from_preset(preset, space).grid(h, w))
+        p = preset.autoencoder.patch_size
+        grid = h // p + w // p  # H' + W' of the autoencoder's token grid
         data = {"motion": rand(b, preset.autoencoder.motion_channels, length, grid), "content": rand(b, c, h, w),
                 "text": text}
         return (MotionDiT.from_preset(preset, space, text_dim=text_dim), lambda m, x: motion_loss(m, scheduler, x),
@@ -365,14 +359,6 @@ def estimate_training_memory(stage: str, preset_name: str = "classroom", batches
 # --- the report --------------------------------------------------------------------------------
 
 
-def _device_name(device: str) -> str:
-    import platform
-
-    if device.startswith("cuda") and torch.cuda.is_available():
-        return torch.cuda.get_device_name(torch.device(device))
-    return f"{platform.processor() or platform.machine()} CPU ({torch.get_num_threads()} threads)"
-
-
 def _fmt(value, spec: str = ".2f", missing: str = "–") -> str:
     return missing if value is None else format(value, spec)
 
@@ -439,15 +425,12 @@ def run_device_check(device: str = "cuda", quick: bool = False, compile: bool | 
     notebooks = (device.startswith("cuda") and not quick) if notebooks is None else notebooks
     began = time.time()
     report = {"date": _dt.datetime.now().isoformat(timespec="seconds"), "torch": torch.__version__,
-              "device_name": _device_name(device),
+              "device_name": device_name(device),
               "settings": {"device": device, "quick": quick, "dtype": str(settings.dtype),
                            "matmul_size": settings.matmul_size, "sampling_preset": settings.sampling_preset,
                            "training_preset": settings.training_preset, "steps": settings.steps,
                            "fast_steps": settings.fast_steps, "train_steps": settings.train_steps}}
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    slug = re.sub(r"[^a-z0-9]+", "-", report["device_name"].lower()).strip("-")
-    stem = out / f"device-check-{slug}-{report['date'][:10]}"
+    stem = results_stem(out, "device-check", report["device_name"], report["date"])
 
     def save():
         report["seconds"] = round(time.time() - began, 1)
