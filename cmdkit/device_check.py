@@ -10,11 +10,14 @@ interrupted check loses nothing it measured):
    decode — with 50 DDIM steps and with 20 DPM-Solver++ steps, against the ModelScope
    UNet3D with 50 DDIM steps; eager and ``torch.compile``; seconds per video (median after a
    warm-up), peak GB and the fraction of the matmul peak each reaches (FLOPs counted on the
-   meta device); Stable Diffusion's image decoder timed apart, as the paper reports it;
+   meta device); Stable Diffusion's image decoder timed apart, as the paper reports it. On CUDA
+   the compiled denoisers replay CUDA graphs (``mode="reduce-overhead"``: the loop's shapes are
+   static), and the eager loop's host synchronisations are counted (torch's sync debug mode);
 3. **a slice of every classroom training stage** (autoencoder, content UNet, motion DiT,
    direct baseline) at the preset's batch: steps per second, peak memory, and the projected
    time of the full stage;
-4. **the notebook series** through papermill at reduced steps on the device (``--notebooks``).
+4. **the notebook series** through papermill at reduced steps on the device (``--notebooks``),
+   recorded after each notebook.
 
 ``--quick`` runs the same code at the smoke size with a few steps: on a CPU in about a minute,
 which is how CI keeps the path from rotting between lendings.
@@ -24,15 +27,17 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 
 from .bench import device_name, results_stem
 from .efficiency import _sync, time_call
+from .text import TEXT_ENCODER_ENV
 
 __all__ = ["CheckSettings", "matmul_peak", "time_sampling", "time_training_stage", "estimate_training_memory",
            "run_device_check"]
@@ -52,6 +57,8 @@ class CheckSettings:
     dtype: torch.dtype
     matmul_size: int
     compile: bool
+    # CUDA graphs where a GPU runs them: one launch per denoiser call instead of hundreds of kernels.
+    compile_mode: str = "default"
 
     @classmethod
     def for_device(cls, device: str, quick: bool, compile: bool | None = None) -> "CheckSettings":
@@ -59,22 +66,41 @@ class CheckSettings:
         if quick:
             return cls(device, "smoke", "smoke", steps=4, fast_steps=2, repeats=2, train_steps=3,
                        dtype=torch.bfloat16 if cuda else torch.float32, matmul_size=512,
-                       compile=bool(compile))
+                       compile=bool(compile), compile_mode="reduce-overhead" if cuda else "default")
         return cls(device, "paper", "classroom", steps=50, fast_steps=20, repeats=3, train_steps=20,
                    dtype=torch.bfloat16 if cuda else torch.float32, matmul_size=8192,
-                   compile=cuda if compile is None else compile)
+                   compile=cuda if compile is None else compile,
+                   compile_mode="reduce-overhead" if cuda else "default")
 
 
-def _timed(fn: Callable[[], object], device: torch.device, repeats: int) -> tuple[float, float | None]:
-    """(median seconds of ``repeats`` calls after one warm-up call, peak GB allocated on CUDA
+def _timed(fn: Callable[[], object], device: torch.device, repeats: int,
+           warmup: int = 1) -> tuple[float, float | None]:
+    """(median seconds of ``repeats`` calls after ``warmup`` calls, peak GB allocated on CUDA
     during them, the weights included: what must fit on the card)."""
-    fn()
+    for _ in range(warmup):
+        fn()
     _sync(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     seconds = time_call(fn, device, warmup=0, repeats=repeats)["median_s"]
     peak = torch.cuda.max_memory_allocated(device) / 1e9 if device.type == "cuda" else None
     return seconds, peak
+
+
+def count_host_syncs(fn: Callable[[], object]) -> int:
+    """How often ``fn`` makes the host wait for the GPU (``.item()``, ``bool()`` of a CUDA tensor,
+    a blocking copy to the CPU), counted by torch's CUDA sync debug mode, which warns at each."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            fn()
+            torch.cuda.synchronize()
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    return sum("synchroniz" in str(w.message) for w in caught)
 
 
 def matmul_peak(device: str, dtype: torch.dtype, size: int = 8192, repeats: int = 10) -> float:
@@ -138,7 +164,7 @@ def time_sampling(settings: CheckSettings, compile: bool, echo=print) -> dict:
     # UNet3D: it mixes 2-D and 3-D convolution weights, and no single layout takes both.
     unet = unet.to(memory_format=torch.channels_last)
     if compile:
-        unet, dit, baseline = (torch.compile(m) for m in (unet, dit, baseline))
+        unet, dit, baseline = (torch.compile(m, mode=settings.compile_mode) for m in (unet, dit, baseline))
     opts = dict(device=device, dtype=settings.dtype)
     generator = torch.Generator(device="cpu").manual_seed(0)
 
@@ -170,12 +196,15 @@ def time_sampling(settings: CheckSettings, compile: bool, echo=print) -> dict:
                                                               fast_flops),
             f"direct UNet3D, DDIM {settings.steps} steps": (direct, flops["direct"])}
     result = {"preset": settings.sampling_preset, "shape": [length, h, w], "dtype": str(settings.dtype),
-              "compile": compile, "runs": {}}
+              "compile": compile, "compile_mode": settings.compile_mode if compile else None, "runs": {}}
     for name, (fn, flop_count) in runs.items():
         echo(f"  sampling: {name}{' (compiled)' if compile else ''}…")
-        seconds, peak = _timed(fn, device, settings.repeats)
+        # Compiled: the first call compiles, the second records the CUDA graphs, then replays.
+        seconds, peak = _timed(fn, device, settings.repeats, warmup=2 if compile else 1)
         result["runs"][name] = {"seconds": seconds, "peak_gb": peak, "tflop": flop_count / 1e12,
                                 "tflop_per_s": flop_count / seconds / 1e12}
+        if device.type == "cuda" and not compile:
+            result["runs"][name]["host_syncs"] = count_host_syncs(fn)
     cmd_s = result["runs"][f"CMD, DDIM {settings.steps} steps"]["seconds"]
     result["direct_over_cmd"] = result["runs"][f"direct UNet3D, DDIM {settings.steps} steps"]["seconds"] / cmd_s
 
@@ -372,18 +401,21 @@ def markdown(report: dict) -> str:
              f"- matmul peak ({s['dtype']}, {s['matmul_size']}²): **{_fmt(report.get('matmul_tflops'), '.3g')} TFLOP/s**"]
     for sampling in report.get("sampling", []):
         length, h, w = sampling["shape"]
+        mode = f"torch.compile ({sampling.get('compile_mode') or 'default'})" if sampling["compile"] else "eager"
         lines += ["", f"## Sampling one video — {sampling['preset']} size, {length}×{h}×{w} in model space, "
-                      f"{sampling['dtype']}, {'torch.compile' if sampling['compile'] else 'eager'}", "",
-                  "| sampler | s / video | peak GB | TFLOP / video | TFLOP/s | of matmul peak |",
-                  "|:---|---:|---:|---:|---:|---:|"]
+                      f"{sampling['dtype']}, {mode}", "",
+                  "| sampler | s / video | peak GB | TFLOP / video | TFLOP/s | of matmul peak | host syncs |",
+                  "|:---|---:|---:|---:|---:|---:|---:|"]
         for name, r in sampling["runs"].items():
             share = r["tflop_per_s"] / report["matmul_tflops"] if report.get("matmul_tflops") else None
             lines.append(f"| {name} | {r['seconds']:.3g} | {_fmt(r['peak_gb'])} | {r['tflop']:.3g} | "
-                         f"{r['tflop_per_s']:.3g} | {_fmt(share, '.0%')} |")
+                         f"{r['tflop_per_s']:.3g} | {_fmt(share, '.0%')} | {_fmt(r.get('host_syncs'), 'd')} |")
         dec = sampling["image_decoder"]
         lines += ["", f"Direct / CMD (DDIM, same steps): **{sampling['direct_over_cmd']:.1f}×**. The image decoder "
                       f"(SD's VAE design, {dec['frames']} frames of {dec['latent_size'][0]}×{dec['latent_size'][1]} "
                       f"latents), apart: {dec['seconds']:.3f} s, peak {_fmt(dec['peak_gb'])} GB."]
+    if report.get("compile_failed"):
+        lines += ["", f"Compiled sampling failed: {report['compile_failed']}"]
     if report.get("training"):
         lines += ["", f"## Training slices — {s['training_preset']} preset, {s['train_steps']} timed steps each", "",
                   "| stage | batch | params (M) | checkpointing | steps/s | peak GB | full stage | projected |",
@@ -396,7 +428,9 @@ def markdown(report: dict) -> str:
     if report.get("notebooks_skipped"):
         lines += ["", f"Notebooks not run: {report['notebooks_skipped']}."]
     if report.get("notebooks"):
-        lines += ["", "## Notebooks (papermill, reduced steps)", "", "| notebook | ok | seconds |", "|:---|:---:|---:|"]
+        lines += ["", "## Notebooks (papermill, reduced steps)", "",
+                  f"Text encoder: {report.get('text_encoder', 'MiniLM')}.", "",
+                  "| notebook | ok | seconds |", "|:---|:---:|---:|"]
         for n in report["notebooks"]:
             lines.append(f"| {n['notebook']} | {'yes' if n['ok'] else 'no: ' + n.get('error', '')[:80]} | "
                          f"{n['seconds']:.0f} |")
@@ -412,7 +446,7 @@ NOTEBOOK_SECONDS = 180
 
 def run_device_check(device: str = "cuda", quick: bool = False, compile: bool | None = None,
                      notebooks: bool | None = None, out: str | Path = "benchmarks", budget_s: float = 480,
-                     echo=print) -> Path:
+                     notebooks_dir: str | Path | None = None, echo=print) -> Path:
     """Run the check and write ``device-check-<device>-<date>.md`` and ``.json`` under ``out``
     after every section; returns the markdown file's path. The notebook series runs last, and
     only while ``budget_s`` leaves it time."""
@@ -445,7 +479,13 @@ def run_device_check(device: str = "cuda", quick: bool = False, compile: bool | 
     save()
     report["sampling"] = []
     for compiled in ([False, True] if settings.compile else [False]):
-        report["sampling"].append(time_sampling(settings, compiled, echo))
+        try:
+            report["sampling"].append(time_sampling(settings, compiled, echo))
+        except Exception as err:  # a compiler failure must not cost the rest of a short lending
+            if not compiled:
+                raise
+            report["compile_failed"] = f"{type(err).__name__}: {str(err)[:300]}"
+            echo(f"  compiled sampling failed: {report['compile_failed']}")
         save()
     report["training"] = []
     for stage in ("autoencoder", "content", "motion", "baseline"):
@@ -462,7 +502,12 @@ def run_device_check(device: str = "cuda", quick: bool = False, compile: bool | 
     if notebooks:
         left = budget_s - (time.time() - began)
         if left >= NOTEBOOK_SECONDS:
-            report["notebooks"] = _run_notebooks(out / f"{stem.name}-notebooks", settings, echo)
+            run_dir = Path(notebooks_dir) if notebooks_dir else out / f"{stem.name}-notebooks"
+            report["text_encoder"] = os.environ.get(TEXT_ENCODER_ENV) or "MiniLM (the package's weights)"
+            report["notebooks"] = []
+            for result in _run_notebooks(run_dir, settings, echo, deadline=began + budget_s):
+                report["notebooks"].append(result)
+                save()  # a lending that ends mid-series keeps the notebooks that ran
         else:
             report["notebooks_skipped"] = f"{left:.0f} s of the {budget_s:.0f} s budget left, fewer than {NOTEBOOK_SECONDS}"
             echo(f"  notebooks skipped: {report['notebooks_skipped']}")
@@ -471,13 +516,21 @@ def run_device_check(device: str = "cuda", quick: bool = False, compile: bool | 
     return stem.with_suffix(".md")
 
 
-def _run_notebooks(run_dir: Path, settings: CheckSettings, echo) -> list[dict]:
-    """The series on the training preset at reduced steps; the notebooks pick the device up."""
-    from .runner import run_series
+def _run_notebooks(run_dir: Path, settings: CheckSettings, echo, deadline: float | None = None) -> Iterator[dict]:
+    """The series on the training preset at reduced steps, one notebook at a time (a failure does
+    not stop the rest); the notebooks pick the device up. No notebook starts after ``deadline``
+    (a ``time.time()``): those are reported as not run, so the check ends inside its budget."""
+    from .runner import list_notebooks, run_notebook
 
     params = {"preset": settings.training_preset, "seed": 0, "train_steps": 50, "baseline_steps": 20,
               "compare_clips": 8, "sampling_steps": 10, "content_steps": 10, "motion_steps": 10}
     echo(f"  notebooks: the series on {settings.training_preset!r} at reduced steps…")
-    results = run_series(run_dir, params, stop_on_failure=False)
-    return [{"notebook": r.notebook, "ok": r.status == "ok", "seconds": r.seconds,
-             **({"error": str(r.error)} if r.error else {})} for r in results]
+    for notebook in list_notebooks():
+        if deadline is not None and time.time() > deadline:
+            echo(f"  {notebook.stem}: not run, the budget is spent")
+            yield {"notebook": notebook.stem, "ok": False, "seconds": 0.0, "error": "not run: the budget is spent"}
+            continue
+        r = run_notebook(notebook, run_dir, params)
+        echo(f"  {r.notebook}: {r.status} in {r.seconds:.0f} s" + (f" ({r.error})" if r.error else ""))
+        yield {"notebook": r.notebook, "ok": r.status == "ok", "seconds": r.seconds,
+               **({"error": str(r.error)} if r.error else {})}

@@ -129,15 +129,19 @@ def guided_sample(denoiser: Denoiser, scheduler, noise: torch.Tensor, guidance_s
     b = noise.shape[0]
     guided = guidance_scale != 1.0
     drop = torch.arange(2 * b if guided else b, device=noise.device) >= b
-    scheduler.set_timesteps(num_inference_steps, device=noise.device)
+    # The schedule stays on the CPU: the scheduler's arithmetic on timesteps (indexing its ᾱ
+    # table, comparing with 0) then never waits for the GPU, and the loop queues kernels without a
+    # host sync. The denoiser reads the same timesteps from one copy on the device.
+    scheduler.set_timesteps(num_inference_steps, device="cpu")
+    timesteps = scheduler.timesteps.to(noise.device)
     x = noise * scheduler.init_noise_sigma
     modes = [(m, m.training) for m in models]
     for m, _ in modes:
         m.eval()
     try:
-        for t in progress_bar(scheduler.timesteps):
+        for i, t in enumerate(progress_bar(scheduler.timesteps)):
             model_input = scheduler.scale_model_input(torch.cat([x, x]) if guided else x, t)
-            prediction = denoiser(model_input, t, drop)
+            prediction = denoiser(model_input, timesteps[i], drop)
             if guided:
                 prediction = combine_guidance(prediction, guidance_scale)
             x = scheduler.step(prediction, t, x).prev_sample

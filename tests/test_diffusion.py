@@ -91,6 +91,25 @@ def test_any_diffusers_scheduler_samples(other):
     assert (a - b).abs().max() > 1e-4, "another scheduler takes another path"
 
 
+@pytest.mark.parametrize("other", [None, DPMSolverMultistepScheduler, EulerDiscreteScheduler])
+def test_the_sampling_loop_never_reads_a_device_tensor_on_the_host(other):
+    # On the meta device a tensor has no values, so any host read (.item(), bool(), indexing a
+    # CPU table with a device tensor) raises: the loop that passes here queues a GPU's kernels
+    # without waiting for them. The denoiser sees its timesteps on the samples' device.
+    scheduler = build_noise_scheduler()
+    if other is not None:
+        scheduler = other.from_config(scheduler.config)
+    devices = set()
+
+    def denoiser(x, t, drop):
+        devices.update({t.device.type, drop.device.type})
+        return torch.zeros_like(x)
+
+    out = guided_sample(denoiser, scheduler, torch.empty(2, 3, 8, 8, device="meta"), 3.0, num_inference_steps=5)
+    assert out.device.type == "meta" and out.shape == (2, 3, 8, 8)
+    assert devices == {"meta"}
+
+
 def test_unet_denoiser_reads_the_empty_prompt_where_dropped():
     seen = {}
 
