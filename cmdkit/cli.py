@@ -5,6 +5,7 @@
     cmdkit bench --device cpu                 # paper-scale FLOPs; times at the smoke size
     cmdkit bench --device cuda --compile      # paper-scale FLOPs, time and memory on a GPU
     cmdkit device-check                       # the prepared GPU check (--device cpu --quick: its rehearsal)
+    cmdkit figures runs/demo --out docs/figures   # the docs' pictures, from a finished run
     cmdkit make-samples
 """
 
@@ -58,8 +59,17 @@ def _device_check(args: argparse.Namespace) -> int:
     from .device_check import run_device_check
 
     path = run_device_check(args.device, quick=args.quick, compile=args.compile, notebooks=args.notebooks,
-                            out=args.out, budget_s=args.budget)
+                            out=args.out, budget_s=args.budget, notebooks_dir=args.notebooks_dir)
     print(f"results: {path}")
+    return 0
+
+
+def _figures(args: argparse.Namespace) -> int:
+    from .figures import collect_figures
+
+    written = collect_figures(args.run, args.out)
+    size = sum(path.stat().st_size for path in written) / 1e6
+    print(f"wrote {len(written)} files ({size:.1f} MB) to {args.out}")
     return 0
 
 
@@ -98,7 +108,14 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--budget", type=float, default=480, metavar="SECONDS",
                        help="the notebook series runs last, only if this budget leaves it time (default 480)")
     check.add_argument("--out", default="benchmarks", help="folder for the results files")
+    check.add_argument("--notebooks-dir", default=None, metavar="DIR",
+                       help="where the executed notebooks go (default: beside the results, OUT/<name>-notebooks)")
     check.set_defaults(func=_device_check)
+
+    figures = commands.add_parser("figures", help="copy a finished run's key figures into docs/ (README, notebooks)")
+    figures.add_argument("run", help="a run folder written by run-notebooks / make demo")
+    figures.add_argument("--out", default="docs/figures", help="folder (default: docs/figures)")
+    figures.set_defaults(func=_figures)
 
     samples = commands.add_parser("make-samples", help="regenerate data_samples/ from the toy world")
     samples.add_argument("--out", help="folder (default: the repository's data_samples/)")
@@ -107,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except ValueError as err:  # bad parameters: a message, not a traceback
+    except (ValueError, FileNotFoundError) as err:  # bad parameters or paths: a message, not a traceback
         print(f"cmdkit: error: {err}", file=sys.stderr)
         return 2
 

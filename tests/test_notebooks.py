@@ -24,7 +24,7 @@ def smoke_run(tmp_path_factory):
     # learns (`make demo`; the stage tests in test_*.py guard the learning).
     results = run_series(run_dir, {"preset": "smoke", "seed": 0, "train_steps": 100, "baseline_steps": 4,
                                    "compare_clips": 4, "sampling_steps": 10, "content_steps": 10,
-                                   "motion_steps": 10}, stop_on_failure=False,
+                                   "motion_steps": 10, "solutions": True}, stop_on_failure=False,
                          echo=lambda *_: None)
     return run_dir, {r.notebook: r for r in results}
 
@@ -41,6 +41,10 @@ def test_notebook_executes(smoke_run, name):
     pictures = [o for c in executed.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})
                 or "text/html" in o.get("data", {})]
     assert pictures, f"{name} shows no pictures or videos"
+    exercise = [c for c in executed.cells if c.cell_type == "code" and "exercises.check(" in c.source]
+    if exercise:  # with solutions=True the reference answer must pass its own check
+        shown = "".join(str(o.get("data", {}).get("text/markdown", "")) for o in exercise[0].outputs)
+        assert "matches cmdkit's implementation" in shown, shown
 
 
 def test_nbval_on_executed_notebooks(smoke_run):
