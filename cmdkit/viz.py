@@ -27,6 +27,7 @@ __all__ = [
     "show_videos",
     "frame_grid",
     "plot_frames",
+    "plot_sweep",
 ]
 
 
@@ -219,6 +220,36 @@ def plot_losses(curves: dict, ylabel: str = "loss", log: bool = True, title: str
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
     ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_sweep(results_csv: str | Path, x: str, y: str | Sequence[str], group: str | None = None,
+               notebook: str | None = None):
+    """A sweep's ``results.csv`` (``cmdkit run-notebooks --param …``) as a picture: each metric in
+    ``y`` against the parameter ``x``, one line per value of ``group`` (e.g. ``seed``), every run a
+    point. ``notebook`` keeps the rows of one notebook when the sweep ran several."""
+    import csv
+
+    import matplotlib.pyplot as plt
+
+    with open(results_csv, newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r.get("status") == "ok"
+                and (notebook is None or r.get("notebook") == notebook)]
+    metrics = [y] if isinstance(y, str) else list(y)
+    missing = [name for name in [x, *metrics, *([group] if group else [])] if rows and name not in rows[0]]
+    if not rows or missing:
+        raise ValueError(f"{results_csv}: no successful rows" if not rows else
+                         f"{results_csv} has no column(s) {', '.join(missing)}; it has {', '.join(rows[0])}")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.2), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        for key in sorted({r[group] for r in rows} if group else {None}):
+            chosen = sorted((float(r[x]), float(r[metric])) for r in rows if group is None or r[group] == key)
+            ax.plot(*zip(*chosen), marker="o", label=f"{group}={key}" if group else None)
+        ax.set(xlabel=x, ylabel=metric)
+        ax.grid(alpha=0.3)
+        if group:
+            ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 

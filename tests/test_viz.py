@@ -33,3 +33,25 @@ def test_helpful_errors(tmp_path, make_clip):
         viz.to_uint8(torch.zeros(4, 2, 8, 8))
     with pytest.raises(ValueError, match="must end in .mp4 or .gif"):
         viz.save_video(make_clip(), tmp_path / "clip.avi")
+
+
+def test_plot_sweep_draws_one_line_per_group_and_names_missing_columns(tmp_path):
+    import csv
+
+    from cmdkit.viz import plot_sweep
+
+    table = tmp_path / "results.csv"
+    with open(table, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["run", "notebook", "status", "smoothness", "seed", "psnr"])
+        writer.writeheader()
+        for seed in (0, 1):
+            for smoothness, psnr in ((0.0, 24.0), (0.05, 24.5), (0.2, 23.0)):
+                writer.writerow({"run": "r", "notebook": "01_autoencoder", "status": "ok", "smoothness": smoothness,
+                                 "seed": seed, "psnr": psnr + seed})
+        writer.writerow({"run": "r", "notebook": "01_autoencoder", "status": "failed", "smoothness": 1.0,
+                         "seed": 0, "psnr": ""})  # failed runs are left out
+    fig = plot_sweep(table, x="smoothness", y="psnr", group="seed")
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == 2 and list(lines[1].get_ydata()) == [25.0, 25.5, 24.0]
+    with pytest.raises(ValueError, match="no column.*ssim"):
+        plot_sweep(table, x="smoothness", y=["psnr", "ssim"])
