@@ -50,8 +50,9 @@ browser-test: install
 	$(PY) -m pip install --quiet selenium==4.50.0
 	CMDKIT_BROWSER_TEST=1 $(PY) -m pytest -q tests/test_browser.py
 
+# The server's root is the repository, so the notebooks' pictures in docs/figures/ resolve.
 lab: install
-	$(VENV)/bin/jupyter lab notebooks
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks
 
 samples: install
 	$(VENV)/bin/cmdkit make-samples
