@@ -502,7 +502,7 @@ def run_device_check(device: str = "cuda", quick: bool = False, compile: bool | 
     if notebooks:
         left = budget_s - (time.time() - began)
         if left >= NOTEBOOK_SECONDS:
-            run_dir = Path(notebooks_dir) if notebooks_dir else out / f"{stem.name}-notebooks"
+            run_dir = Path(notebooks_dir) if notebooks_dir else stem.with_name(f"{stem.name}-notebooks")
             report["text_encoder"] = os.environ.get(TEXT_ENCODER_ENV) or "MiniLM (the package's weights)"
             report["notebooks"] = []
             for result in _run_notebooks(run_dir, settings, echo, deadline=began + budget_s):

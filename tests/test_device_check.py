@@ -89,3 +89,29 @@ def test_host_syncs_are_counted_on_cuda():
     x = torch.ones(4, device="cuda")
     assert count_host_syncs(lambda: x.sum().item()) >= 1
     assert count_host_syncs(lambda: x * 2) == 0
+
+
+def test_the_notebook_section_runs_with_a_string_out_folder(tmp_path, monkeypatch):
+    # The CLI passes --out as a string; the measurements are faked here (the test above runs them)
+    # so that only the check's order of sections and its notebook folder are exercised.
+    from cmdkit import device_check, runner
+
+    monkeypatch.setattr(device_check, "matmul_peak", lambda *a, **k: 1.0)
+    monkeypatch.setattr(device_check, "time_sampling", lambda *a, **k: {
+        "preset": "smoke", "shape": [8, 32, 32], "dtype": "torch.float32", "compile": False, "runs": {},
+        "direct_over_cmd": 8.0, "image_decoder": {"seconds": 0.1, "peak_gb": None, "frames": 8, "latent_size": [4, 4]}})
+    monkeypatch.setattr(device_check, "time_training_stage", lambda stage, *a, **k: {
+        "stage": stage, "batch": 8, "micro_batch": None, "checkpointing": False, "parameters": 1e6,
+        "steps_per_s": 1.0, "peak_gb": None, "full_steps": 10, "projected_minutes": 0.2})
+    folders = set()
+
+    def fake_run(notebook, run_dir, params):
+        folders.add(run_dir)
+        return runner.RunResult(notebook.stem, run_dir / notebook.name, params, "ok", 0.5)
+
+    monkeypatch.setattr(runner, "run_notebook", fake_run)
+    path = device_check.run_device_check("cpu", quick=True, notebooks=True, out=str(tmp_path), budget_s=3600,
+                                         echo=lambda *a: None)
+    report = json.loads(path.with_suffix(".json").read_text())
+    assert [n["notebook"][:2] for n in report["notebooks"]] == [f"{i:02d}" for i in range(8)]
+    assert folders == {path.with_name(f"{path.stem}-notebooks")}
