@@ -520,12 +520,14 @@ def _run_notebooks(run_dir: Path, settings: CheckSettings, echo, deadline: float
     """The series on the training preset at reduced steps, one notebook at a time (a failure does
     not stop the rest); the notebooks pick the device up. No notebook starts after ``deadline``
     (a ``time.time()``): those are reported as not run, so the check ends inside its budget."""
-    from .runner import list_notebooks, run_notebook
+    from .runner import check_parameters, list_notebooks, run_notebook
 
     params = {"preset": settings.training_preset, "seed": 0, "train_steps": 50, "baseline_steps": 20,
               "compare_clips": 8, "sampling_steps": 10, "content_steps": 10, "motion_steps": 10}
+    notebooks = list_notebooks()
+    check_parameters(notebooks, params)
     echo(f"  notebooks: the series on {settings.training_preset!r} at reduced steps…")
-    for notebook in list_notebooks():
+    for notebook in notebooks:
         if deadline is not None and time.time() > deadline:
             echo(f"  {notebook.stem}: not run, the budget is spent")
             yield {"notebook": notebook.stem, "ok": False, "seconds": 0.0, "error": "not run: the budget is spent"}

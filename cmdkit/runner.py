@@ -98,15 +98,20 @@ def run_notebook(notebook: Path, run_dir: Path, params: dict[str, Any], kernel_n
     return RunResult(notebook.stem, executed, injected, status, seconds, metrics, error)
 
 
+def check_parameters(notebooks: Sequence[Path], params: dict[str, Any]) -> None:
+    """Fail before any kernel starts: an unknown preset, or a parameter no notebook declares."""
+    get_preset(params.get("preset", "smoke"))
+    unknown = set(params) - set().union(*(declared_parameters(nb) for nb in notebooks))
+    if unknown:
+        raise ValueError(f"no notebook in the series takes parameter(s) {', '.join(sorted(unknown))}")
+
+
 def run_series(run_dir: Path, params: dict[str, Any], only: Sequence[str] | None = None,
                stop_on_failure: bool = True, log_output: bool = False, echo=print) -> list[RunResult]:
     """Execute the notebooks in order into ``run_dir``. Later stages need earlier ones, so the
     series stops at the first failure unless ``stop_on_failure`` is false."""
     notebooks = list_notebooks(only)
-    get_preset(params.get("preset", "smoke"))  # fail before starting kernels
-    unknown = set(params) - set().union(*(declared_parameters(nb) for nb in notebooks))
-    if unknown:
-        raise ValueError(f"no notebook in the series takes parameter(s) {', '.join(sorted(unknown))}")
+    check_parameters(notebooks, params)
     results = []
     for notebook in notebooks:
         echo(f"▶ {notebook.stem} …")
