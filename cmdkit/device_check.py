@@ -57,8 +57,6 @@ class CheckSettings:
     dtype: torch.dtype
     matmul_size: int
     compile: bool
-    # CUDA graphs where a GPU runs them: one launch per denoiser call instead of hundreds of kernels.
-    compile_mode: str = "default"
 
     @classmethod
     def for_device(cls, device: str, quick: bool, compile: bool | None = None) -> "CheckSettings":
@@ -66,11 +64,16 @@ class CheckSettings:
         if quick:
             return cls(device, "smoke", "smoke", steps=4, fast_steps=2, repeats=2, train_steps=3,
                        dtype=torch.bfloat16 if cuda else torch.float32, matmul_size=512,
-                       compile=bool(compile), compile_mode="reduce-overhead" if cuda else "default")
+                       compile=bool(compile))
         return cls(device, "paper", "classroom", steps=50, fast_steps=20, repeats=3, train_steps=20,
                    dtype=torch.bfloat16 if cuda else torch.float32, matmul_size=8192,
-                   compile=cuda if compile is None else compile,
-                   compile_mode="reduce-overhead" if cuda else "default")
+                   compile=cuda if compile is None else compile)
+
+    @property
+    def compile_mode(self) -> str:
+        """CUDA graphs where a GPU runs them (the sampling loop's shapes are static): one launch
+        per denoiser call instead of hundreds of kernels."""
+        return "reduce-overhead" if self.device.startswith("cuda") else "default"
 
 
 def _timed(fn: Callable[[], object], device: torch.device, repeats: int,
