@@ -289,6 +289,8 @@ PARAM_RULES: dict[str, _Rule] = {
     "pretrained_model_path": lambda n, v: v if v is None else _check_path(n, v),
     "space": lambda n, v: check_choice(n, v, ("pixel", "latent")),  # cmdkit.space.SPACES
     "vae_path": lambda n, v: v if v is None else _check_path(n, v),
+    "data": lambda n, v: v if v is None else _check_path(n, str(v)),  # checked by cmdkit.data.DataSource
+    "condition": lambda n, v: check_choice(n, v, ("text", "class")),
     "run_dir": lambda n, v: _check_path(n, v),
 }
 

@@ -28,6 +28,7 @@ from .config import Preset, validate_params
 __all__ = ["Experiment", "Budget", "start", "load_metrics", "training_budget", "write_json_atomic"]
 
 METRICS_FILE = "metrics.json"
+DATA_FILE = "data.json"  # the run's data, shared by its notebooks (Experiment.data_source)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -127,6 +128,30 @@ class Experiment:
             raise ValueError(f"notebook 01 of {self.run_dir} trained its autoencoder in latent space: run this "
                              f"notebook with space='latent' too")
         return FrameSpace()
+
+    def data_source(self):
+        """The run's clips (:class:`cmdkit.data.DataSource`): the toy world for ``data=None``,
+        else the video folder at ``data``, checked. The first notebook of a run to ask records
+        the choice in ``run_dir/data.json``; a later notebook given other data stops with a
+        message, so no stage is silently trained or evaluated on another dataset than the rest."""
+        from .data.sources import DataSource
+
+        data = self.preset.data
+        source = DataSource.open(self.params.get("data"), data.num_frames, data.height, data.width,
+                                 seed=self.params.get("seed", 0))
+        described = source.describe()
+        record = self.run_dir / DATA_FILE
+        if record.exists():
+            started = json.loads(record.read_text())
+            if started.get("data") != described["data"]:
+                raise ValueError(
+                    f"the run in {self.run_dir} was started on data={started.get('data')!r}, but this notebook was "
+                    f"given data={described['data']!r}: pass the same data to every notebook of a run "
+                    f"(`cmdkit run-notebooks --param data=...`), or use a new run_dir")
+        else:
+            write_json_atomic(record, described)
+        self.record(data=described["data"])
+        return source
 
     def stage_output(self, notebook: str, name: str) -> Path:
         """What an earlier notebook of this run saved (``run_dir/<notebook>/<name>``), or a clear

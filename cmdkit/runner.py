@@ -68,6 +68,16 @@ def declared_parameters(notebook: Path) -> set[str]:
     return set(papermill.inspect_notebook(str(notebook)))
 
 
+# Parameters that name files: made absolute against the caller's working directory, because the
+# kernel runs in the notebooks' folder (`--param data=data_samples` means the caller's data_samples).
+PATH_PARAMS = ("data", "vae_path", "pretrained_model_path")
+
+
+def _absolute_paths(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: str(Path(v).expanduser().resolve()) if k in PATH_PARAMS and isinstance(v, str) else v
+            for k, v in params.items()}
+
+
 def run_notebook(notebook: Path, run_dir: Path, params: dict[str, Any], kernel_name: str = "python3",
                  log_output: bool = False) -> RunResult:
     """Execute one notebook with papermill into ``run_dir``, injecting ``params`` and ``run_dir``.
@@ -81,7 +91,7 @@ def run_notebook(notebook: Path, run_dir: Path, params: dict[str, Any], kernel_n
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     declared = declared_parameters(notebook)
-    injected = {k: v for k, v in {**params, "run_dir": str(run_dir)}.items() if k in declared}
+    injected = {k: v for k, v in {**_absolute_paths(params), "run_dir": str(run_dir)}.items() if k in declared}
     executed = run_dir / notebook.name
     began = time.time()
     status, error = "ok", None

@@ -19,11 +19,12 @@ from .toyworld import (
 )
 from .batches import captioned_batches, dataset_batches, motion_batches
 from .encodings import encode_clips
+from .sources import DataSource, FolderSplit
 from .video_folder import VideoFolder, VideoReadError, read_video, resize_clip
 
 __all__ = [
     "BACKGROUNDS", "CLASS_NAMES", "COLOURS", "DIRECTIONS", "SHAPES", "SPEEDS", "STILL_CLASS_NAMES",
     "Scene", "ToyObject", "ToyVideoDataset", "ToyImageDataset", "render_video", "render_image",
     "sample_scene", "VideoFolder", "VideoReadError", "read_video", "resize_clip", "captioned_batches",
-    "dataset_batches", "motion_batches", "encode_clips",
+    "dataset_batches", "motion_batches", "encode_clips", "DataSource", "FolderSplit",
 ]

@@ -291,16 +291,23 @@ class VideoFolder(Dataset):
     def __len__(self) -> int:
         return len(self.entries)
 
-    def _read(self, index: int) -> dict:
+    def _read(self, index: int, variant: int = 0) -> dict:
         entry = self.entries[index]
-        rng = random.Random(f"cmdkit-videofolder/{self.seed}/{index}") if self.seed is not None else None
+        key = f"cmdkit-videofolder/{self.seed}/{index}" + (f"/{variant}" if variant else "")
+        rng = random.Random(key) if self.seed is not None else None
         video = read_video(entry.path, self.num_frames, self.size, self.frame_stride, rng=rng,
                            resize_mode=self.resize_mode)
         return {"video": video, "caption": entry.caption, "label": entry.label}
 
     def __getitem__(self, index: int) -> dict:
+        return self.clip(index)
+
+    def clip(self, index: int, variant: int = 0) -> dict:
+        """Item ``index`` with its clip's start frame drawn for ``variant``: with a ``seed``, each
+        ``(index, variant)`` gives one fixed clip, so a long video yields many different clips and
+        a resumed run sees the same ones. ``dataset[index]`` is ``clip(index, 0)``."""
         if self.on_error == "raise":
-            return self._read(index)
+            return self._read(index, variant)
         # Skip mode: walk forward to the next good file, remembering the bad ones.
         for offset in range(len(self.entries)):
             candidate = (index + offset) % len(self.entries)
@@ -308,7 +315,7 @@ class VideoFolder(Dataset):
             if path in self.skipped:
                 continue
             try:
-                return self._read(candidate)
+                return self._read(candidate, variant)
             except VideoReadError as err:
                 self.skipped[path] = err.reason
                 warnings.warn(f"skipping {err}", stacklevel=2)
