@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["psnr"]
+__all__ = ["psnr", "ssim"]
 
 
 def psnr(reconstruction: torch.Tensor, target: torch.Tensor, data_range: float = 2.0) -> torch.Tensor:
@@ -18,3 +18,41 @@ def psnr(reconstruction: torch.Tensor, target: torch.Tensor, data_range: float =
     half = data_range / 2
     error = (reconstruction.clamp(-half, half) - target).float().pow(2).flatten(1).mean(dim=1)
     return 10 * torch.log10(data_range**2 / error.clamp_min(1e-12))
+
+
+def ssim(reconstruction: torch.Tensor, target: torch.Tensor, data_range: float = 2.0, window: int = 11,
+         sigma: float = 1.5) -> torch.Tensor:
+    """Structural similarity (Wang et al. 2004), one value per item of the batch, in [-1, 1]
+    (1: identical).
+
+    Both tensors are images (B, C, H, W) or clips (B, C, L, H, W) in [-1, 1]; a clip's SSIM is
+    the mean over its frames. Local means, variances and the covariance are taken under an
+    11×11 Gaussian window (σ = 1.5) per channel, with the usual constants
+    (0.01·range)² and (0.03·range)²; the window shrinks to fit frames smaller than it.
+    """
+    if reconstruction.shape != target.shape:
+        raise ValueError(f"shapes differ: {tuple(reconstruction.shape)} vs {tuple(target.shape)}")
+    if target.ndim not in (4, 5):
+        raise ValueError(f"expected (B, C, H, W) or (B, C, L, H, W); got {tuple(target.shape)}")
+    # SSIM's luminance term assumes intensities from 0 up (it compares means by their ratio), so
+    # values in [-1, 1] are moved to [0, 2] first; a shift of both changes nothing else.
+    x = reconstruction.float().clamp(-data_range / 2, data_range / 2) + data_range / 2
+    y = target.float() + data_range / 2
+    if y.ndim == 5:  # frames as images: (B, C, L, H, W) → (B·L, C, H, W)
+        b, c, l = y.shape[:3]
+        x, y = (t.transpose(1, 2).reshape(b * l, c, *t.shape[-2:]) for t in (x, y))
+    size = min(window, *y.shape[-2:])
+    coords = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
+    g = torch.exp(-coords**2 / (2 * sigma**2))
+    kernel = (g[:, None] * g[None, :] / g.sum() ** 2).expand(y.shape[1], 1, size, size).contiguous()
+
+    def blur(t):  # per-channel local mean, valid positions only
+        return torch.nn.functional.conv2d(t, kernel, groups=y.shape[1])
+
+    mu_x, mu_y = blur(x), blur(y)
+    var_x, var_y = blur(x * x) - mu_x**2, blur(y * y) - mu_y**2
+    cov = blur(x * y) - mu_x * mu_y
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    index = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
+    per_image = index.flatten(1).mean(dim=1)
+    return per_image.view(target.shape[0], -1).mean(dim=1) if target.ndim == 5 else per_image
