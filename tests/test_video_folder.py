@@ -145,3 +145,33 @@ def test_widths_that_decord_pads_are_read_correctly(tmp_path, width):
     back = read_video(viz.save_mp4(clip, tmp_path / f"w{width}.mp4"), 6, start=0)
     assert back.shape == (3, 6, 32, width)
     assert (back - clip).abs().mean() < 0.03
+
+
+def test_decord2_decodes_the_same_frames_as_decord(tmp_path):
+    """decord2 (a maintained build, installed on ARM machines) imports as `decord` too: installed
+    beside this environment, it must decode the shipped clips to the very same pixels."""
+    import json
+    import subprocess
+    import sys
+
+    target = tmp_path / "decord2"
+    install = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
+                              "decord2==3.4.0"], capture_output=True, text=True, timeout=300)
+    if install.returncode:
+        pytest.skip(f"decord2 does not install here: {install.stderr.strip().splitlines()[-1:]}")
+    script = ("import json, sys, decord, numpy as np\n"
+              "r = decord.VideoReader(sys.argv[1], ctx=decord.cpu(0), num_threads=1)\n"
+              "a = r.get_batch(list(range(len(r)))).asnumpy()\n"
+              "np.save(sys.argv[2], a); print(json.dumps(decord.__version__))\n")
+    for name in ("clip_00.mp4", "clip_09.mp4"):
+        path = SAMPLES_DIR / "videos" / name
+        out = tmp_path / f"{name}.npy"
+        run = subprocess.run([sys.executable, "-c", script, str(path), str(out)], capture_output=True, text=True,
+                             env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}, timeout=120)
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert json.loads(run.stdout) == "3.4.0"  # the module that ran is decord2's
+        import decord
+        import numpy as np
+
+        ours = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
+        assert np.array_equal(np.load(out), ours.get_batch(list(range(len(ours)))).asnumpy())
