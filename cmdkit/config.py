@@ -192,23 +192,25 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-# Latent mode (frames through an image VAE, 8× smaller): per preset, the frame size and the
-# autoencoder patch that fits the latents. Smoke keeps its 32×32 frames (4×4 latents, patch 1:
-# a 4×4 token grid), because on a 2-core CPU the VAE itself costs ~10 ms per 32×32 frame.
+# Latent mode (frames through an image VAE, 8× smaller): per preset, the frame size, the
+# autoencoder patch and the motion model's content patch that fit the latents. Smoke keeps its
+# 32×32 frames (4×4 latents, patch 1: a 4×4 token grid, and 16 content tokens as in pixel
+# space), because on a 2-core CPU the VAE itself costs ~10 ms per 32×32 frame.
 LATENT_GEOMETRY: dict[str, dict[str, int]] = {
-    "smoke": {"height": 32, "width": 32, "patch_size": 1},
-    "classroom": {"height": 128, "width": 128, "patch_size": 2},
+    "smoke": {"height": 32, "width": 32, "patch_size": 1, "content_patch_size": 1},
+    "classroom": {"height": 128, "width": 128, "patch_size": 2, "content_patch_size": 2},
 }
 
 
 def in_latent_space(preset: Preset) -> Preset:
-    """The preset for latent mode: its frames made larger and its autoencoder patch smaller
-    (:data:`LATENT_GEOMETRY`). ``paper`` already works in latent space and is returned as is."""
+    """The preset for latent mode: its frames made larger and its autoencoder's and motion
+    model's patches smaller (:data:`LATENT_GEOMETRY`). ``paper`` already works in latent space and is returned as is."""
     if preset.data.space == "latent":
         return preset
     geometry = LATENT_GEOMETRY[preset.name]
     return replace(preset, data=replace(preset.data, space="latent", height=geometry["height"], width=geometry["width"]),
-                   autoencoder=replace(preset.autoencoder, patch_size=geometry["patch_size"]))
+                   autoencoder=replace(preset.autoencoder, patch_size=geometry["patch_size"]),
+                   motion=replace(preset.motion, content_patch_size=geometry["content_patch_size"]))
 
 
 def _fmt_choices(choices) -> str:

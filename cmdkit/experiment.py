@@ -105,12 +105,11 @@ class Experiment:
         """A file in this notebook's output folder."""
         return self.out / name
 
-    def frame_space(self, latent_supported: bool = True):
+    def frame_space(self):
         """What this run's models see (:class:`cmdkit.space.FrameSpace`): pixels, or with
         ``space="latent"`` an image VAE's latents. Notebook 01 creates it (from ``vae_path``,
         TAEF2 by default) and saves it; later notebooks load that one, so every stage of a run
-        shares one VAE, and a notebook asked for the other space than notebook 01 used stops.
-        A notebook that works in pixel space only says so (``latent_supported=False``)."""
+        shares one VAE, and a notebook asked for the other space than notebook 01 used stops."""
         from .space import FrameSpace
 
         wanted = self.params.get("space", "pixel")
@@ -122,9 +121,6 @@ class Experiment:
         if wanted == "latent":
             return FrameSpace.load(self.stage_output("01_autoencoder", "frame_space"))
         if saved.is_dir() and FrameSpace.load(saved).latent:
-            if not latent_supported:
-                raise ValueError(f"notebook {self.notebook} works in pixel space only so far, but notebook 01 of "
-                                 f"{self.run_dir} trained its autoencoder in latent space: run it on a pixel-space run")
             raise ValueError(f"notebook 01 of {self.run_dir} trained its autoencoder in latent space: run this "
                              f"notebook with space='latent' too")
         return FrameSpace()
@@ -152,6 +148,21 @@ class Experiment:
             write_json_atomic(record, described)
         self.record(data=described["data"])
         return source
+
+    def training_encodings(self, autoencoder, frame_space, source, count: int) -> tuple[dict, Any]:
+        """The run's training clips encoded once by its autoencoder, for notebooks 03, 04 and 06:
+        ``(encoded, clips)``, where ``encoded`` is :func:`cmdkit.data.encode_clips`'s dict and
+        ``clips`` the dataset it came from (``count`` clips of ``source``, seed + 30,000).
+
+        The first notebook to ask encodes and writes ``run_dir/encodings/``; the others read the
+        file. It is keyed by the autoencoder's weights, the clips and the frame space, so a
+        retrained autoencoder or other data is encoded afresh, never silently reused."""
+        from .data.encodings import encode_clips
+
+        clips = source.training_clips(seed=self.params.get("seed", 0) + 30_000, length=count)
+        count = min(count, len(clips))
+        cache = self.run_dir / "encodings" / f"training_clips_{count}.safetensors"
+        return encode_clips(autoencoder, clips, count, frame_space=frame_space, cache=cache), clips
 
     def stage_output(self, notebook: str, name: str) -> Path:
         """What an earlier notebook of this run saved (``run_dir/<notebook>/<name>``), or a clear

@@ -142,22 +142,25 @@ class DirectVideoOutput(BaseOutput):
 class DirectVideoPipeline(PromptPipeline):
     """Prompt → video by denoising every frame jointly: the baseline CMD is measured against.
     Components: ``unet`` (a ``UNet3DConditionModel``), ``scheduler`` (the training schedule),
-    ``text_encoder`` and ``tokenizer``."""
+    ``text_encoder`` and ``tokenizer``, and an optional ``vae`` for latent mode (``None`` in
+    pixel space), which decodes every frame as the last step."""
 
-    model_cpu_offload_seq = "text_encoder->unet"
+    model_cpu_offload_seq = "text_encoder->unet->vae"
+    _optional_components = ["vae"]
 
-    def __init__(self, unet: UNet3DConditionModel, scheduler, text_encoder, tokenizer):
+    def __init__(self, unet: UNet3DConditionModel, scheduler, text_encoder, tokenizer, vae=None):
         super().__init__()
-        self.register_modules(unet=unet, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer)
+        self.register_modules(unet=unet, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer, vae=vae)
 
     @torch.no_grad()
     def __call__(self, prompt: str | list[str], num_frames: int, height: int | None = None,
                  width: int | None = None, num_inference_steps: int = 25, guidance_scale: float = 3.0,
                  generator: torch.Generator | None = None, progress: bool = True,
                  return_dict: bool = True) -> DirectVideoOutput | tuple:
-        """Sample clips (B, C, L, H, W) in [-1, 1] with the pipeline's scheduler and classifier-free
+        """Sample clips (B, 3, L, H, W) in [-1, 1] with the pipeline's scheduler and classifier-free
         guidance on the text (the empty prompt as the unconditional branch). ``generator`` seeds
-        the noise; ``height``/``width`` default to the UNet's sample size."""
+        the noise; ``height``/``width`` (the UNet's frames: pixels, or latents in latent mode)
+        default to the UNet's sample size."""
         size = self.unet.config.sample_size
         height, width = height or size, width or size
         prompts = self.check_inputs(prompt, height, width, _unet_downsampling(self.unet))
@@ -167,7 +170,7 @@ class DirectVideoPipeline(PromptPipeline):
         denoiser = unet_denoiser(self.unet, self.encode_prompt(prompts), self.encode_prompt([""]))
         videos = guided_sample(denoiser, self.scheduler, noise, guidance_scale, num_inference_steps, models=[self.unet],
                                progress_bar=self._steps_bar(progress))
-        videos = videos.float().clamp(-1, 1)
+        videos = FrameSpace(self.vae).decode(videos.float()).clamp(-1, 1)  # in latent mode, each frame decoded
         return DirectVideoOutput(videos=videos) if return_dict else (videos,)
 
 

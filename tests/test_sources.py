@@ -88,8 +88,8 @@ def test_bad_inputs_are_named(tmp_path, make_clip):
     with pytest.raises(ValueError, match="1 of 3 videos have an empty caption.*c1.mp4"):
         DataSource.open(captioned, 8, 32, 32)
 
-    short = _ucf_tree(tmp_path / "short", make_clip, frames=6)
-    with pytest.raises(ValueError, match="none of the 6 videos checked can give a clip of 8 frames"):
+    short = _ucf_tree(tmp_path / "short", make_clip, classes=("A", "B"), frames=6)
+    with pytest.raises(ValueError, match="none of the 6 videos checked can give a clip of 8 frames — e.g. v_A_g00_c01.mp4: has 6 frames"):
         DataSource.open(short, 8, 32, 32)
 
 

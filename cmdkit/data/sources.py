@@ -141,10 +141,12 @@ class DataSource:
             except VideoReadError as err:
                 problems[entry.path] = err.reason
         if not good:
-            reasons = "; ".join(f"{p.name}: {r}" for p, r in list(problems.items())[:3])
-            raise ValueError(f"{self.root}: none of the {len(problems)} videos checked can give a clip of "
-                             f"{self.num_frames} frames {self.frame_stride} apart ({span} frames) — {reasons}. "
-                             f"Use longer videos, or fewer frames (the preset's num_frames) or a smaller stride")
+            path, reason = next(iter(problems.items()))
+            clip = f"{self.num_frames} frames" + (f", {self.frame_stride} apart ({span} frames of video)"
+                                                  if self.frame_stride > 1 else "")
+            raise ValueError(f"{self.root}: none of the {len(problems)} videos checked can give a clip of {clip} — "
+                             f"e.g. {path.name}: {reason}. Use longer videos, fewer frames (the preset's "
+                             f"num_frames) or a smaller stride")
         if problems:
             self.folder.skipped.update(problems)
             warnings.warn(f"{self.root}: {len(problems)} of {good + len(problems)} videos checked cannot give a "
@@ -183,6 +185,25 @@ class DataSource:
             return list(self.folder.classes)
         labels = {e.label for e in self.folder.entries}
         return [str(i) for i in range(max(labels) + 1)] if labels and min(labels) >= 0 else []
+
+    def label_of(self, caption: str) -> int:
+        """The class label a class-conditional model should get for ``caption``: in the toy
+        world, its first object's shape × direction; in a folder, the label of the videos with
+        that caption (for UCF-101, the class name in words: "apply eye makeup")."""
+        from .toyworld import CLASS_NAMES
+
+        if self.is_toy or self.probes_apply:
+            words = caption.lower().split()
+            shape = next((w for w in words if w in SHAPES), None)
+            direction = next((w for w in words if w in DIRECTIONS), None)
+            if shape and direction:
+                return CLASS_NAMES.index(f"{shape} moving {direction}")
+        if not self.is_toy:
+            for entry in self.folder.entries:
+                if entry.caption == caption and entry.label >= 0:
+                    return entry.label
+        raise ValueError(f"no class for the caption {caption!r}: a class-conditional motion model takes captions "
+                         f"that name a class of {self.name} ({', '.join(self.classes[:5])}, …)")
 
     def describe(self) -> dict:
         """What a run records about its data (``run_dir/data.json`` and each notebook's metrics)."""
