@@ -293,6 +293,7 @@ PARAM_RULES: dict[str, _Rule] = {
     "vae_path": lambda n, v: v if v is None else _check_path(n, v),
     "data": lambda n, v: v if v is None else _check_path(n, str(v)),  # checked by cmdkit.data.DataSource
     "condition": lambda n, v: check_choice(n, v, ("text", "class")),
+    "frame_stride": lambda n, v: check_int(n, v, minimum=1, maximum=64),
     "run_dir": lambda n, v: _check_path(n, v),
 }
 

@@ -134,16 +134,17 @@ class Experiment:
 
         data = self.preset.data
         source = DataSource.open(self.params.get("data"), data.num_frames, data.height, data.width,
-                                 seed=self.params.get("seed", 0))
+                                 frame_stride=self.params.get("frame_stride", 1), seed=self.params.get("seed", 0))
         described = source.describe()
         record = self.run_dir / DATA_FILE
         if record.exists():
             started = json.loads(record.read_text())
-            if started.get("data") != described["data"]:
-                raise ValueError(
-                    f"the run in {self.run_dir} was started on data={started.get('data')!r}, but this notebook was "
-                    f"given data={described['data']!r}: pass the same data to every notebook of a run "
-                    f"(`cmdkit run-notebooks --param data=...`), or use a new run_dir")
+            for key in ("data", "frame_stride"):
+                if started.get(key) != described.get(key):
+                    raise ValueError(
+                        f"the run in {self.run_dir} was started on {key}={started.get(key)!r}, but this notebook was "
+                        f"given {key}={described.get(key)!r}: pass the same {key} to every notebook of a run "
+                        f"(`cmdkit run-notebooks --param {key}=...`), or use a new run_dir")
         else:
             write_json_atomic(record, described)
         self.record(data=described["data"])

@@ -113,3 +113,13 @@ def test_a_run_keeps_its_data(tmp_path, make_clip):
     assert not start("04_motion", preset="smoke", run_dir=str(run), data=str(SAMPLES_DIR)).data_source().is_toy
     with pytest.raises(ValueError, match="was started on data=.*data_samples.*given data='toy'"):
         start("04_motion", preset="smoke", run_dir=str(run), data=None).data_source()
+
+
+def test_a_run_keeps_its_frame_stride(tmp_path):
+    run = str(tmp_path / "run")
+    source = start("01_autoencoder", preset="smoke", run_dir=run, data=str(SAMPLES_DIR), frame_stride=2).data_source()
+    assert source.describe()["frame_stride"] == 2
+    clip = source.training_clips(seed=0, length=1)[0]["video"]
+    assert clip.shape == (3, 8, 32, 32)  # 8 frames taken 2 apart: 15 frames of a 24-frame video
+    with pytest.raises(ValueError, match="started on frame_stride=2.*given frame_stride=1"):
+        start("03_content_frames", preset="smoke", run_dir=run, data=str(SAMPLES_DIR)).data_source()
