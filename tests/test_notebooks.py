@@ -65,33 +65,13 @@ def test_nbval_on_executed_notebooks(smoke_run):
 
 
 @pytest.mark.skipif(not (default_taef2_folder() / "taef2_encoder.pth").exists(), reason="TAEF2 weights not present")
-def test_latent_mode_series(tmp_path):
-    """The series with space="latent": clips through TAEF2, every model on its 32-channel latents,
-    the pipelines saved with TAEF2 as their vae and decoding to pixels. Small budgets: this
-    checks the latent path runs end to end and keeps its promises, not what it learns."""
-    results = run_series(tmp_path, {**TINY, "space": "latent"}, only=SERIES, echo=lambda *_: None)
-    assert [r.status for r in results] == ["ok"] * len(SERIES), [r.error for r in results]
-    assert json.loads((tmp_path / "01_autoencoder" / "frame_space" / "space.json").read_text()) == {"space": "latent"}
-    assert json.loads((tmp_path / "01_autoencoder" / "autoencoder" / "config.json").read_text())["in_channels"] == 32
-    for prior in ("02_image_prior/image_prior", "03_content_frames/content_model", "05_pipeline/cmd_pipeline"):
-        assert json.loads((tmp_path / prior / "vae" / "config.json").read_text())["_class_name"] == "TinyAutoencoder"
-        assert json.loads((tmp_path / prior / "unet" / "config.json").read_text())["in_channels"] == 32
-        scheduler = json.loads((tmp_path / prior / "scheduler" / "scheduler_config.json").read_text())
-        assert (scheduler["prediction_type"], scheduler["clip_sample"]) == ("v_prediction", False)
-    motion = json.loads((tmp_path / "04_motion" / "motion_model" / "config.json").read_text())
-    assert motion["content_channels"] == 32
-    # Every figure is measured on decoded pixels: the ladder's reconstruction is a real PSNR.
-    ladder = json.loads((tmp_path / "06_evaluation" / "metrics.json").read_text())["metrics"]["ladder"]
-    assert 10 < ladder["1 reconstruction"]["psnr"] < 60
-    # A later notebook asked for pixels on a latent run stops with a message saying so.
-    later = run_series(tmp_path, {"preset": "smoke"}, only=["04"], stop_on_failure=False, echo=lambda *_: None)
-    assert later[0].status == "failed" and "with space='latent' too" in later[0].error
-
-
-def test_series_on_the_shipped_videos(tmp_path):
-    """The series on data=data_samples: real mp4 files through decord, in one run that keeps its
-    data, and the training clips encoded once (by 03) and read again by 04 and 06."""
-    params = {**TINY, "data": str(SAMPLES_DIR)}
+def test_series_on_the_shipped_videos_in_latent_space(tmp_path):
+    """The series on data=data_samples — real mp4 files through decord — with space="latent":
+    clips through TAEF2, every model on its 32-channel latents, the pipelines saved with TAEF2
+    as their vae and every figure on decoded pixels. One run covers both paths (CI's time): the
+    folder's branches do not depend on the space, nor the space's on the data. Also checked:
+    the run keeps its data, and the training clips are encoded once (by 03) and read again by 04."""
+    params = {**TINY, "data": str(SAMPLES_DIR), "space": "latent"}
 
     def run(only):  # a part of the series takes only the parameters its notebooks declare
         declared = set().union(*(declared_parameters(nb) for nb in list_notebooks(only)))
@@ -102,17 +82,33 @@ def test_series_on_the_shipped_videos(tmp_path):
     encodings = sorted((tmp_path / "encodings").glob("*.safetensors"))
     assert len(encodings) == 1, encodings
     written = encodings[0].stat().st_mtime_ns
-    rest = run(SERIES[3:])
-    results = first + rest
+    results = first + run(SERIES[3:])
     assert [r.status for r in results] == ["ok"] * len(SERIES), [r.error for r in results]
-    assert encodings[0].stat().st_mtime_ns == written, "notebooks 04 and 06 encoded the clips again"
+    assert encodings[0].stat().st_mtime_ns == written, "notebook 04 encoded the clips again"
+
     recorded = json.loads((tmp_path / "data.json").read_text())
     assert recorded["data"] == str(SAMPLES_DIR.resolve()) and recorded["held_out_videos"] == 4
     for name in SERIES:
         assert json.loads((tmp_path / name / "metrics.json").read_text())["metrics"]["data"] == recorded["data"]
-    # The run remembers its data: the toy world in the same run is refused, naming both.
-    again = run_series(tmp_path, {"preset": "smoke"}, only=["04"], stop_on_failure=False, echo=lambda *_: None)
-    assert again[0].status == "failed" and "was started on data=" in again[0].error
+
+    assert json.loads((tmp_path / "01_autoencoder" / "frame_space" / "space.json").read_text()) == {"space": "latent"}
+    assert json.loads((tmp_path / "01_autoencoder" / "autoencoder" / "config.json").read_text())["in_channels"] == 32
+    for prior in ("02_image_prior/image_prior", "03_content_frames/content_model", "05_pipeline/cmd_pipeline"):
+        assert json.loads((tmp_path / prior / "vae" / "config.json").read_text())["_class_name"] == "TinyAutoencoder"
+        assert json.loads((tmp_path / prior / "unet" / "config.json").read_text())["in_channels"] == 32
+        scheduler = json.loads((tmp_path / prior / "scheduler" / "scheduler_config.json").read_text())
+        assert (scheduler["prediction_type"], scheduler["clip_sample"]) == ("v_prediction", False)
+    assert json.loads((tmp_path / "04_motion" / "motion_model" / "config.json").read_text())["content_channels"] == 32
+    # Every figure is measured on decoded pixels: the ladder's reconstruction is a real PSNR.
+    ladder = json.loads((tmp_path / "06_evaluation" / "metrics.json").read_text())["metrics"]["ladder"]
+    assert 10 < ladder["1 reconstruction"]["psnr"] < 60 and 0 < ladder["1 reconstruction"]["ssim"] <= 1
+
+    # The run keeps its space and its data: pixels, or the toy world, in the same run are refused.
+    for other, message in (({"data": str(SAMPLES_DIR)}, "with space='latent' too"),
+                           ({"space": "latent"}, "was started on data=")):
+        again = run_series(tmp_path, {"preset": "smoke", **other}, only=["04"], stop_on_failure=False,
+                           echo=lambda *_: None)
+        assert again[0].status == "failed" and message in again[0].error, again[0].error
 
 
 def _ucf_tree(root, clips_per_class=10):
