@@ -151,7 +151,7 @@ class Experiment:
         return source
 
     def training_encodings(self, autoencoder, frame_space, source, count: int) -> tuple[dict, Any]:
-        """The run's training clips encoded once by its autoencoder, for notebooks 03, 04 and 06:
+        """The run's training clips encoded once by its autoencoder, for notebooks 03 and 04:
         ``(encoded, clips)``, where ``encoded`` is :func:`cmdkit.data.encode_clips`'s dict and
         ``clips`` the dataset it came from (``count`` clips of ``source``, seed + 30,000).
 
