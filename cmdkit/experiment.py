@@ -127,40 +127,50 @@ class Experiment:
 
     def data_source(self):
         """The run's clips (:class:`cmdkit.data.DataSource`): the toy world for ``data=None``,
-        else the video folder at ``data``, checked. The first notebook of a run to ask records
-        the choice in ``run_dir/data.json``; a later notebook given other data stops with a
-        message, so no stage is silently trained or evaluated on another dataset than the rest."""
+        else the video folder at ``data``, checked. The first notebook of a run to ask checks the
+        folder's videos and records the choice in ``run_dir/data.json``; a later notebook given
+        other data stops with a message, so no stage is silently trained or evaluated on another
+        dataset than the rest. Later notebooks given the same data skip the videos' check (it
+        decodes up to 64 of them)."""
         from .data.sources import DataSource
 
         data = self.preset.data
-        source = DataSource.open(self.params.get("data"), data.num_frames, data.height, data.width,
-                                 frame_stride=self.params.get("frame_stride", 1), seed=self.params.get("seed", 0))
-        described = source.describe()
         record = self.run_dir / DATA_FILE
-        if record.exists():
-            started = json.loads(record.read_text())
+        started = json.loads(record.read_text()) if record.exists() else None
+        source = DataSource.open(self.params.get("data"), data.num_frames, data.height, data.width,
+                                 frame_stride=self.params.get("frame_stride", 1), seed=self.params.get("seed", 0),
+                                 check=False)
+        described = source.describe()
+        if started is None:
+            source.check_videos()
+            write_json_atomic(record, source.describe())
+        else:
             for key in ("data", "frame_stride"):
                 if started.get(key) != described.get(key):
                     raise ValueError(
                         f"the run in {self.run_dir} was started on {key}={started.get(key)!r}, but this notebook was "
                         f"given {key}={described.get(key)!r}: pass the same {key} to every notebook of a run "
                         f"(`cmdkit run-notebooks --param {key}=...`), or use a new run_dir")
-        else:
-            write_json_atomic(record, described)
         self.record(data=described["data"])
         return source
 
+    def training_clips(self, source, count: int):
+        """The ``count`` clips of ``source`` that the run's video stages train on (seed + 30,000):
+        what notebook 03 encodes for 03 and 04 (:meth:`training_encodings`) and what notebook 06's
+        direct baseline trains on, so CMD and the baseline learn from the same clips."""
+        return source.training_clips(seed=self.params.get("seed", 0) + 30_000, length=count)
+
     def training_encodings(self, autoencoder, frame_space, source, count: int) -> tuple[dict, Any]:
-        """The run's training clips encoded once by its autoencoder, for notebooks 03 and 04:
-        ``(encoded, clips)``, where ``encoded`` is :func:`cmdkit.data.encode_clips`'s dict and
-        ``clips`` the dataset it came from (``count`` clips of ``source``, seed + 30,000).
+        """The run's training clips (:meth:`training_clips`) encoded once by its autoencoder, for
+        notebooks 03 and 04: ``(encoded, clips)``, where ``encoded`` is
+        :func:`cmdkit.data.encode_clips`'s dict and ``clips`` the dataset it came from.
 
         The first notebook to ask encodes and writes ``run_dir/encodings/``; the others read the
         file. It is keyed by the autoencoder's weights, the clips and the frame space, so a
         retrained autoencoder or other data is encoded afresh, never silently reused."""
         from .data.encodings import encode_clips
 
-        clips = source.training_clips(seed=self.params.get("seed", 0) + 30_000, length=count)
+        clips = self.training_clips(source, count)
         count = min(count, len(clips))
         cache = self.run_dir / "encodings" / f"training_clips_{count}.safetensors"
         return encode_clips(autoencoder, clips, count, frame_space=frame_space, cache=cache), clips

@@ -103,14 +103,19 @@ def test_unreadable_files_are_skipped_with_one_warning(tmp_path, make_clip):
     assert "v_broken.mp4" in {p.name for p in source.folder.skipped}
 
 
-def test_a_run_keeps_its_data(tmp_path, make_clip):
+def test_a_run_keeps_its_data(tmp_path, monkeypatch):
     run = tmp_path / "run"
+    checked = []
+    check_videos = DataSource.check_videos
+    monkeypatch.setattr(DataSource, "check_videos", lambda self: checked.append(self.name) or check_videos(self))
     first = start("01_autoencoder", preset="smoke", run_dir=str(run), data=str(SAMPLES_DIR))
     assert not first.data_source().is_toy
     assert json.loads((run / "data.json").read_text())["data"] == str(SAMPLES_DIR.resolve())
     assert first.metrics["data"] == str(SAMPLES_DIR.resolve())
-    # The same data in a later notebook is fine; other data, or the toy world, is stopped.
+    # The same data in a later notebook is fine, and its videos are not decoded again to check
+    # them; other data, or the toy world, is stopped.
     assert not start("04_motion", preset="smoke", run_dir=str(run), data=str(SAMPLES_DIR)).data_source().is_toy
+    assert checked == [str(SAMPLES_DIR.resolve())]
     with pytest.raises(ValueError, match="was started on data=.*data_samples.*given data='toy'"):
         start("04_motion", preset="smoke", run_dir=str(run), data=None).data_source()
 

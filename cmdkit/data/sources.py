@@ -97,13 +97,14 @@ class DataSource:
 
     @classmethod
     def open(cls, data: str | Path | None, num_frames: int, height: int, width: int, frame_stride: int = 1,
-             seed: int = 0, held_out_every: int = 10) -> "DataSource":
+             seed: int = 0, held_out_every: int = 10, check: bool = True) -> "DataSource":
         """The toy world (``data=None``) or the video folder at ``data``, checked.
 
         Raises ``FileNotFoundError`` / ``ValueError`` naming the input for: a path that does not
-        exist or is a file, a folder with no videos, a CSV with empty captions, and a folder in
-        which none of the videos checked can give an L-frame clip. Files that cannot be read
-        are skipped later with one warning each (``VideoFolder(on_error="skip")``).
+        exist or is a file, a folder with no videos, a CSV with empty captions, and (with
+        ``check``) a folder in which none of the videos checked can give an L-frame clip, which
+        means decoding up to 64 of them. Files that cannot be read are skipped later with one
+        warning each (``VideoFolder(on_error="skip")``).
         """
         if data is None or str(data) == TOY:
             return cls(None, num_frames, height, width, frame_stride, held_out_every, seed)
@@ -118,7 +119,8 @@ class DataSource:
                              on_error="skip", seed=seed)
         source = cls(root.resolve(), num_frames, height, width, frame_stride, held_out_every, seed, folder)
         source._check_captions()
-        source._check_videos()
+        if check:
+            source.check_videos()
         return source
 
     def _check_captions(self) -> None:
@@ -128,8 +130,11 @@ class DataSource:
                              f"(e.g. {empty[0]}); the generators are text-conditional, so every video needs one: "
                              f"fill in the captions CSV or drop those rows")
 
-    def _check_videos(self) -> None:
-        """Open up to 64 videos spread over the folder; stop if none can give a clip."""
+    def check_videos(self) -> None:
+        """Decode up to 64 videos spread over the folder; stop if none can give a clip, warn
+        once about those that cannot (they are skipped). The toy world needs no check."""
+        if self.is_toy:
+            return
         entries = self.folder.entries
         step = max(1, len(entries) // _CHECKED_VIDEOS)
         span = (self.num_frames - 1) * self.frame_stride + 1
