@@ -53,6 +53,20 @@ def test_a_folder_is_split_into_training_and_held_out_videos():
     assert source.probes_apply
 
 
+def test_ucf_groups_are_held_out_whole(tmp_path, make_clip):
+    """Clips of one UCF group come from one long video: a group is all held out or all trained on."""
+    root = tmp_path / "ucf"
+    for group in range(1, 9):
+        for clip in (1, 2):
+            viz.save_mp4(make_clip(12, 32, 32), root / "JumpingJack" / f"v_JumpingJack_g{group:02d}_c{clip:02d}.mp4")
+    source = DataSource.open(root, 8, 32, 32)
+    train, held = source._split_indices()
+    group_of = {i: int(e.path.stem.split("_g")[1][:2]) for i, e in enumerate(source.folder.entries)}
+    assert sorted({group_of[i] for i in held}) == [4, 8]  # 16 videos: every 4th group
+    assert not {group_of[i] for i in train} & {group_of[i] for i in held}
+    assert len(held) == 4 and sorted(train + held) == list(range(16))
+
+
 def test_stills_are_frames_of_training_clips():
     source = DataSource.open(SAMPLES_DIR, num_frames=8, height=32, width=32)
     images, captions = source.still_images(20, seed=1)

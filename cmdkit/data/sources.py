@@ -8,7 +8,8 @@ so a wrong path, an empty folder or videos that are all too short fail at the to
 notebook with a message naming the input, not twenty cells later inside a training loop.
 
 A folder is split once into training and held-out videos (every ``held_out_every``-th file,
-in the folder's sorted order), so notebooks 01–06 all train on one part and evaluate on the
+in the folder's sorted order; in UCF-101's naming, ``v_<Class>_g<group>_c<clip>``, every
+``held_out_every``-th group), so notebooks 01–06 all train on one part and evaluate on the
 other. Each video gives one clip per split, its start frame a function of ``(seed, index)``:
 a resumed run sees the same clips, and cached encodings stay valid.
 
@@ -21,6 +22,7 @@ they mean something only where captions and pictures come from the toy world:
 from __future__ import annotations
 
 import random
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +75,16 @@ def _is_toy_caption(caption: str) -> bool:
     words = caption.lower().split()
     return (any(c in words for c in COLOURS) and any(s in words for s in SHAPES)
             and any(d in words for d in DIRECTIONS))
+
+
+_UCF_NAME = re.compile(r"^v_.+_g(\d+)_c\d+$")
+
+
+def _ucf_groups(paths: list[Path]) -> list[int] | None:
+    """The group number of every file when all are named as in UCF-101 (``v_ApplyEyeMakeup_g08_c01.avi``
+    → 8), else ``None``."""
+    matches = [_UCF_NAME.match(path.stem) for path in paths]
+    return [int(m.group(1)) for m in matches] if matches and all(matches) else None
 
 
 @dataclass
@@ -229,6 +241,15 @@ class DataSource:
         # A small folder (data_samples/ has 16 videos) holds out every 4th, so the held-out
         # figures rest on more than one clip.
         k = self.held_out_every if n >= 4 * self.held_out_every else 4
+        groups = _ucf_groups([entry.path for entry in self.folder.entries])
+        if groups is not None:
+            # UCF-101's clips of one group are cut from one long video (same actor, same room):
+            # a held-out clip whose group-mates were trained on would flatter every figure. So
+            # whole groups are held out, every k-th, as UCF's own splits hold out groups.
+            held = [i for i, group in enumerate(groups) if group % k == 0]
+            if 0 < len(held) < n:
+                kept = set(held)
+                return [i for i in range(n) if i not in kept], held
         held = [i for i in range(n) if i % k == k - 1] or [n - 1]
         kept = set(held)
         return [i for i in range(n) if i not in kept], held
