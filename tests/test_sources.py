@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from cmdkit import viz
+from cmdkit.config import get_preset
 from cmdkit.data import DataSource, ToyVideoDataset
 from cmdkit.data.samples import SAMPLES_DIR
 from cmdkit.experiment import start
@@ -30,6 +31,10 @@ def test_toy_world_by_default():
     assert train[0]["video"].shape == (3, 8, 32, 32)
     images, captions = source.still_images(6, seed=0)
     assert images.shape == (6, 3, 32, 32) and len(captions) == 6
+    # The smoke prior's stills hold one object each (config.Preset.still_objects); pairs exist otherwise.
+    _, pairs = source.still_images(40, seed=0)
+    _, singles = source.still_images(40, seed=0, num_objects=get_preset("smoke").still_objects)
+    assert any(" and " in c for c in pairs) and not any(" and " in c for c in singles)
 
 
 def test_a_folder_is_split_into_training_and_held_out_videos():
