@@ -241,16 +241,13 @@ class DataSource:
         # A small folder (data_samples/ has 16 videos) holds out every 4th, so the held-out
         # figures rest on more than one clip.
         k = self.held_out_every if n >= 4 * self.held_out_every else 4
-        groups = _ucf_groups([entry.path for entry in self.folder.entries])
-        if groups is not None:
-            # UCF-101's clips of one group are cut from one long video (same actor, same room):
-            # a held-out clip whose group-mates were trained on would flatter every figure. So
-            # whole groups are held out, every k-th, as UCF's own splits hold out groups.
-            held = [i for i, group in enumerate(groups) if group % k == 0]
-            if 0 < len(held) < n:
-                kept = set(held)
-                return [i for i in range(n) if i not in kept], held
-        held = [i for i in range(n) if i % k == k - 1] or [n - 1]
+        # UCF-101's clips of one group are cut from one long video (same actor, same room): a
+        # held-out clip whose group-mates were trained on would flatter every figure. So whole
+        # groups are held out, every k-th, as UCF's own splits hold out groups.
+        groups = _ucf_groups([entry.path for entry in self.folder.entries]) or []
+        held = [i for i, group in enumerate(groups) if group % k == 0]
+        if not 0 < len(held) < n:  # not UCF-named, or no split by groups: every k-th file
+            held = [i for i in range(n) if i % k == k - 1] or [n - 1]
         kept = set(held)
         return [i for i in range(n) if i not in kept], held
 
