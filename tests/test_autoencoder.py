@@ -173,3 +173,32 @@ def test_encoded_clips_are_cached_and_keyed_by_the_weights(tmp_path):
         model.motion_rows.weight.add_(1.0)
     changed = encode_clips(model, world, 6, progress=False, cache=cache)
     assert not torch.equal(changed["motion_latent"], first["motion_latent"])
+
+
+def test_shared_importance_mixes_whole_colours():
+    """With one weight per pixel for all channels, every pixel of x̄ is a convex combination of
+    that pixel's whole colour vectors over time: the weights agree across channels, and a pixel
+    that is one colour (any brightness) in every frame keeps that colour's hue in x̄."""
+    torch.manual_seed(0)
+    model = _randomised(CMDAutoencoder(width=32, depth=1, heads=2, importance_per_channel=False))
+    assert model.importance_head.out_features == 4 * 4  # p·p logits, not p·p·C
+    # Every frame: orange at a random brightness; x̄ must stay a multiple of orange.
+    orange = torch.tensor([1.0, 0.55, 0.1]).view(1, 3, 1, 1, 1)
+    video = orange * torch.rand(2, 1, 6, 16, 16)
+    with torch.no_grad():
+        enc = model.encode(video)
+    assert torch.allclose(enc.weights[:, :1].expand_as(enc.weights), enc.weights)
+    assert (enc.weights[:, 0] - 1 / 6).abs().max() > 1e-3  # learned, not the plain mean
+    ratio = enc.content_frame / enc.content_frame[:, :1]  # (B, 3, H, W) / red channel
+    assert torch.allclose(ratio, (orange / orange[:, :1]).view(1, 3, 1, 1).expand_as(ratio), atol=1e-4)
+    # The paper's per-channel weights differ across channels and shift the hue.
+    torch.manual_seed(0)
+    per_channel = _randomised(CMDAutoencoder(width=32, depth=1, heads=2))
+    with torch.no_grad():
+        shifted = per_channel.encode(video).content_frame
+    assert not torch.allclose(shifted / shifted[:, :1], ratio, atol=1e-2)
+
+
+def test_presets_choose_the_importance_layout():
+    assert not CMDAutoencoder.from_preset(PRESETS["smoke"]).config.importance_per_channel
+    assert CMDAutoencoder.from_preset(PRESETS["paper"]).config.importance_per_channel

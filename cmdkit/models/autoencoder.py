@@ -5,8 +5,10 @@ on an H'×W' grid (H' = H/p, W' = W/p):
 
 1. A video transformer (divided space-time attention) turns the clip into features
    h of shape (B, L, H', W', width).
-2. **Content frame.** A head maps h to logits per frame, per pixel, per channel; a softmax
-   over time turns them into importance weights w, and
+2. **Content frame.** A head maps h to logits per frame, per pixel and per channel (the
+   paper) or per pixel shared by the channels (``importance_per_channel=False``, the smoke and
+   classroom presets: whole colours are mixed, so hues survive); a softmax over time turns
+   them into importance weights w, and
 
        x̄ = Σ_l w_l ⊙ x_l,      w_l ≥ 0,  Σ_l w_l = 1,
 
@@ -141,6 +143,9 @@ class CMDAutoencoder(CheckedLoadingMixin, ModelMixin, ConfigMixin):
         mlp_ratio: hidden width of the MLPs relative to ``width``.
         learned_importance: ``False`` replaces the learned weights by the plain mean over
             time (w_l = 1/L) — the ablation of the paper's Table 4b.
+        importance_per_channel: ``True`` (the paper): one weight per frame, pixel and channel.
+            ``False``: one weight per frame and pixel, shared by the channels, so each pixel of
+            x̄ mixes whole colours of the same pixel over time and keeps their hue.
     """
 
     _supports_gradient_checkpointing = True
@@ -148,7 +153,7 @@ class CMDAutoencoder(CheckedLoadingMixin, ModelMixin, ConfigMixin):
     @register_to_config
     def __init__(self, in_channels: int = 3, width: int = 64, depth: int = 2, heads: int = 4,
                  patch_size: int = 4, motion_channels: int = 8, mlp_ratio: float = 4.0,
-                 learned_importance: bool = True):
+                 learned_importance: bool = True, importance_per_channel: bool = True):
         super().__init__()
         if width % 4:
             raise ValueError(f"width must be a multiple of 4 (2-D position embeddings); got {width}")
@@ -156,7 +161,8 @@ class CMDAutoencoder(CheckedLoadingMixin, ModelMixin, ConfigMixin):
         # Encoder: frames → tokens → features.
         self.patch_embed = nn.Conv3d(c, d, kernel_size=(1, p, p), stride=(1, p, p))
         self.encoder = _VideoTransformer(d, depth, heads, mlp_ratio)
-        self.importance_head = nn.Linear(d, p * p * c)  # logits per pixel and channel of each patch
+        # Logits per pixel (and channel, unless shared) of each patch.
+        self.importance_head = nn.Linear(d, p * p * (c if importance_per_channel else 1))
         self.motion_rows = nn.Linear(d, motion_channels)  # the 1×1 projections to D channels
         self.motion_cols = nn.Linear(d, motion_channels)
         # Decoder: (x̄, z) → tokens → frames.
@@ -206,7 +212,8 @@ class CMDAutoencoder(CheckedLoadingMixin, ModelMixin, ConfigMixin):
         tokens = rearrange(self.patch_embed(video), "b d l h w -> b l h w d")  # (B, L, H', W', width)
         features = self.encoder(tokens)  # (B, L, H', W', width)
 
-        logits = self._unpatchify(self.importance_head(features))  # (B, C, L, H, W)
+        logits = self._unpatchify(self.importance_head(features))  # (B, C or 1, L, H, W)
+        logits = logits.expand(-1, video.shape[1], -1, -1, -1)  # shared weights: one per pixel for all C
         if not self.config.learned_importance:
             logits = torch.zeros_like(logits)  # softmax of zeros: w_l = 1/L, the plain mean
         frame, weights = content_frame(video, logits)  # (B, C, H, W), (B, C, L, H, W)
@@ -265,4 +272,5 @@ class CMDAutoencoder(CheckedLoadingMixin, ModelMixin, ConfigMixin):
         size = preset.autoencoder
         space = space if space is not None else FrameSpace.for_preset(preset)
         return cls(**{"in_channels": space.channels, "width": size.width, "depth": size.depth, "heads": size.heads,
-                      "patch_size": size.patch_size, "motion_channels": size.motion_channels, **overrides})
+                      "patch_size": size.patch_size, "motion_channels": size.motion_channels,
+                      "importance_per_channel": size.importance_per_channel, **overrides})
