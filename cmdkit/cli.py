@@ -73,6 +73,12 @@ def _figures(args: argparse.Namespace) -> int:
     return 0
 
 
+def _colab_main(argv: list[str]) -> int:
+    from .colab import main as colab_main
+
+    return colab_main(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cmdkit", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -120,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     samples = commands.add_parser("make-samples", help="regenerate data_samples/ from the toy world")
     samples.add_argument("--out", help="folder (default: the repository's data_samples/)")
     samples.set_defaults(func=_make_samples)
+
+    colab = commands.add_parser("colab-cells", help="write the Open-in-Colab badge and the Colab install cell "
+                                                    "into every notebook (cmdkit.colab.REPOSITORY)")
+    colab.set_defaults(func=lambda args: _colab_main(["apply"]))
 
     args = parser.parse_args(argv)
     try:
