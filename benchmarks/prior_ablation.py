@@ -22,9 +22,9 @@ import torch
 
 from cmdkit import viz
 from cmdkit.config import get_preset, in_latent_space
-from cmdkit.data import COLOURS, SHAPES, DataSource, captioned_batches
+from cmdkit.data import DataSource, captioned_batches
 from cmdkit.diffusion import text_unet_loss
-from cmdkit.metrics import binomial_interval, colour_accuracy, shape_accuracy
+from cmdkit.metrics import STILL_PROBE_PROMPTS, binomial_interval, colour_accuracy, shape_accuracy
 from cmdkit.models import build_content_unet
 from cmdkit.pipeline import ContentFramePipeline
 from cmdkit.space import FrameSpace
@@ -65,7 +65,7 @@ def run(name: str, change: dict, steps: int, seed: int = 0) -> dict:
                                                      condition_dropout=0.1), batches, config)
     prior = ContentFramePipeline(unet=result.ema_model, scheduler=scheduler, text_encoder=text_encoder,
                                  tokenizer=tokenizer, vae=frames.vae)
-    prompts = [f"{'an' if c[0] in 'aeiou' else 'a'} {c} {s}" for c in COLOURS for s in SHAPES]
+    prompts = list(STILL_PROBE_PROMPTS)
     draws = [prior(prompts, num_inference_steps=25, guidance_scale=4.0, progress=False,
                    generator=torch.Generator().manual_seed(seed + k)).images for k in range(3)]
     samples, all_prompts = torch.cat(draws), prompts * len(draws)
@@ -90,7 +90,7 @@ def main() -> None:
     for name in args.only:
         row = run(name, VARIANTS[name], args.steps)
         pictures = row.pop("pictures")
-        viz.figure_to_png(viz.plot_image_grid(pictures, col_titles=[f"{c} {s}" for c in COLOURS for s in SHAPES]),
+        viz.figure_to_png(viz.plot_image_grid(pictures, col_titles=[p.split(" ", 1)[1] for p in STILL_PROBE_PROMPTS]),
                           args.out / f"prior-ablation-{name}-{args.steps}.png")
         with log.open("a") as f:
             f.write(json.dumps(row) + "\n")

@@ -88,3 +88,12 @@ def test_binomial_interval():
     assert binomial_interval(1.0, 48)[1] == pytest.approx(1.0) and binomial_interval(1.0, 48)[0] > 0.9
     with pytest.raises(ValueError):
         binomial_interval(1.5, 10)
+
+
+def test_still_probe_prompts_name_every_colour_and_shape_once():
+    from cmdkit.data import SHAPES
+    from cmdkit.metrics import STILL_PROBE_PROMPTS
+
+    named = [(caption_colour(p), caption_shape(p)) for p in STILL_PROBE_PROMPTS]
+    assert sorted(named) == sorted((c, s) for c in COLOURS for s in SHAPES)
+    assert "an orange triangle" in STILL_PROBE_PROMPTS and "a red circle" in STILL_PROBE_PROMPTS

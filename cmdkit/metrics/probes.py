@@ -16,6 +16,7 @@ from ..data.toyworld import COLOURS, DIRECTIONS, SHAPES
 
 __all__ = ["dominant_colour", "caption_colour", "colour_accuracy", "dominant_shape", "caption_shape",
            "shape_accuracy", "motion_direction", "caption_direction", "direction_accuracy", "PROBE_PROMPTS",
+           "STILL_PROBE_PROMPTS",
            "probe_videos", "binomial_interval"]
 
 _PALETTE = torch.tensor(list(COLOURS.values()))  # (K, 3) in [0, 1]
@@ -204,3 +205,8 @@ def probe_videos(videos: torch.Tensor, captions: list[str]) -> dict[str, float]:
     """Colour (of the middle frame) and direction accuracy of clips (B, 3, L, H, W) in [-1, 1]."""
     middle = videos[:, :, videos.shape[2] // 2]
     return {"colour": colour_accuracy(middle, captions), "direction": direction_accuracy(videos, captions)}
+
+# The image prior's prompts: every colour × shape once ("a red circle", …, "an orange triangle").
+STILL_PROBE_PROMPTS: tuple[str, ...] = tuple(
+    f"{'an' if colour[0] in 'aeiou' else 'a'} {colour} {shape}" for colour in COLOURS for shape in SHAPES
+)
