@@ -1,7 +1,7 @@
 """The smoke autoencoder trained one variable at a time, scored by what later stages need from it.
 
-    python benchmarks/autoencoder_ablation.py                     # the paper's per-channel weights, then shared
-    python benchmarks/autoencoder_ablation.py --only shared --steps 900
+    python benchmarks/autoencoder_ablation.py      # per-channel weights, shared, shared + pixel refiner
+    python benchmarks/autoencoder_ablation.py --only shared+refiner --steps 900
 
 Each run trains notebook 01's autoencoder on the toy world exactly as the notebook does
 (smoothness 0.05, EMA 0.999, cosine schedule, seed 0), changing one thing, then measures:
@@ -32,10 +32,11 @@ from cmdkit.metrics import binomial_interval, colour_accuracy, psnr, shape_accur
 from cmdkit.models import CMDAutoencoder
 from cmdkit.models.autoencoder import reconstruction_loss
 
-# One change each against notebook 01's recipe.
+# One change at a time, each spelled out in full so that it does not depend on the preset's defaults.
 VARIANTS = {
-    "per-channel": {},
-    "shared": {"importance_per_channel": False},
+    "per-channel": {"importance_per_channel": True, "refiner_width": 0},  # the paper's layout
+    "shared": {"importance_per_channel": False, "refiner_width": 0},
+    "shared+refiner": {"importance_per_channel": False, "refiner_width": 32},  # the smoke preset
 }
 
 

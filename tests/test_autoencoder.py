@@ -13,6 +13,8 @@ def _randomised(model: CMDAutoencoder) -> CMDAutoencoder:
     torch.manual_seed(0)
     for head in (model.importance_head, model.output_head):
         torch.nn.init.normal_(head.weight, std=0.5)
+    if model.refiner is not None:
+        torch.nn.init.normal_(model.refiner.layers[-1].weight, std=0.1)
     return model.eval()
 
 
@@ -22,8 +24,10 @@ def _randomised(model: CMDAutoencoder) -> CMDAutoencoder:
     (4, 16, 32, 64, 2),    # SD-VAE latents at the paper's aspect (512×1024 → 64×128, halved)
     (32, 3, 8, 16, 2),     # TAEF2 latents
 ])
-def test_shapes(channels, frames, height, width, patch):
-    model = CMDAutoencoder(in_channels=channels, width=32, depth=1, heads=2, patch_size=patch, motion_channels=8)
+@pytest.mark.parametrize("refiner", [0, 16])
+def test_shapes(channels, frames, height, width, patch, refiner):
+    model = CMDAutoencoder(in_channels=channels, width=32, depth=1, heads=2, patch_size=patch, motion_channels=8,
+                           refiner_width=refiner)
     video = torch.randn(2, channels, frames, height, width)
     enc = model.encode(video)
     grid_h, grid_w = height // patch, width // patch
@@ -75,11 +79,11 @@ def test_frame_order_is_visible_to_the_model():
 
 
 def test_save_and_load_give_identical_outputs(tmp_path):
-    model = _randomised(CMDAutoencoder(width=32, depth=1, heads=2, patch_size=2, motion_channels=4))
+    model = _randomised(CMDAutoencoder(width=32, depth=1, heads=2, patch_size=2, motion_channels=4, refiner_width=8))
     model.save_pretrained(tmp_path / "ae")
     assert (tmp_path / "ae" / "diffusion_pytorch_model.safetensors").exists()
     loaded = CMDAutoencoder.from_pretrained(tmp_path / "ae").eval()
-    assert loaded.config.motion_channels == 4 and loaded.config.patch_size == 2
+    assert loaded.config.motion_channels == 4 and loaded.config.patch_size == 2 and loaded.config.refiner_width == 8
     video = torch.randn(2, 3, 4, 8, 12)
     with torch.no_grad():
         assert torch.equal(model(video).sample, loaded(video).sample)
@@ -202,3 +206,25 @@ def test_shared_importance_mixes_whole_colours():
 def test_presets_choose_the_importance_layout():
     assert not CMDAutoencoder.from_preset(PRESETS["smoke"]).config.importance_per_channel
     assert CMDAutoencoder.from_preset(PRESETS["paper"]).config.importance_per_channel
+
+
+def test_presets_choose_the_pixel_refiner():
+    assert CMDAutoencoder.from_preset(PRESETS["smoke"]).refiner is not None
+    assert CMDAutoencoder.from_preset(PRESETS["paper"]).refiner is None  # the published decoder
+
+
+def test_refiner_starts_from_the_content_frame_and_learns():
+    """Zero-initialised, the refiner leaves an untrained decoder's output at x̄ in every frame;
+    it gets gradient from the start, and once it has weights it changes the clip."""
+    torch.manual_seed(0)
+    model = CMDAutoencoder(width=32, depth=1, heads=2, refiner_width=8)
+    video = torch.rand(2, 3, 4, 16, 16) * 2 - 1
+    out = model(video)
+    assert torch.allclose(out.sample, out.content_frame.unsqueeze(2).expand_as(video), atol=1e-6)
+    torch.nn.init.normal_(model.output_head.weight, std=0.1)  # the decoder writes the refiner's features
+    F.mse_loss(model(video).sample, video).backward()
+    assert model.refiner.layers[-1].weight.grad.abs().max() > 0
+    with torch.no_grad():
+        before = model(video).sample
+        torch.nn.init.normal_(model.refiner.layers[-1].weight, std=0.1)
+        assert (model(video).sample - before).abs().max() > 1e-3
