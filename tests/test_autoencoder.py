@@ -1,5 +1,7 @@
 """The CMD autoencoder: shapes, the convexity of x̄, position information, round trips, learning."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -114,7 +116,8 @@ def test_preset_sizes():
 
 def test_smoke_model_learns_the_toy_world():
     """Within the smoke budget the reconstruction loss falls by at least 40 % (about 47 % here),
-    and the model beats the mean-frame baseline on held-out clips by 2 dB. Seeded: the model's
+    the model beats the mean-frame baseline on held-out clips by 2 dB, and x̄ picks frames where
+    things move instead of averaging them. Seeded: the model's
     initial weights would otherwise depend on the tests that ran before."""
     from cmdkit.data import ToyVideoDataset
     from cmdkit.metrics import psnr
@@ -137,6 +140,14 @@ def test_smoke_model_learns_the_toy_world():
         recon = result.model.eval()(held_out).sample
     mean_frame = held_out.mean(dim=2, keepdim=True).expand_as(held_out)
     assert psnr(recon, held_out).mean() > psnr(mean_frame, held_out).mean() + 2.0
+    # x̄ must not collapse to the plain mean: where something moves, the importance weights pick
+    # frames (entropy about 0.65 nats here). A decoder that can sharpen x̄ by itself leaves them
+    # uniform, at log L = 2.08 (a refiner reading x̄ did; see PixelRefiner).
+    with torch.no_grad():
+        weights = result.model.encode(held_out).weights[:, 0]  # (B, L, H, W)
+    entropy = -(weights * weights.clamp_min(1e-12).log()).sum(dim=1)  # (B, H, W)
+    moving = (held_out - held_out.mean(dim=2, keepdim=True)).abs().amax(dim=(1, 2)) > 0.1  # (B, H, W)
+    assert entropy[moving].mean() < 0.6 * math.log(d.num_frames), f"entropy {entropy[moving].mean():.2f} nats"
 
 
 def test_importance_weights_get_gradient_at_initialisation():
