@@ -167,7 +167,8 @@ def collect_figures(run_dir: str | Path, out: str | Path = "docs/figures") -> li
         written.append(out / f"05_gallery_{i}.gif")
     captions = _gallery_captions(run_dir, len(gifs))
     index = [f"# Figures of a smoke run", "",
-             f"Regenerate with `cmdkit figures {run_dir} --out {out}` after `make demo`. "
+             # The run's own name, not its path on the machine that collected it.
+             f"Regenerate with `cmdkit figures runs/{run_dir.name} --out docs/figures` after `make demo`. "
              f"Source: `{run_dir.name}`, commit {_commit() or 'unknown'}, collected "
              f"{_dt.date.today().isoformat()}.", "",
              "![CMD data flow](cmd_data_flow.png)", ""]
