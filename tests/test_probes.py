@@ -3,7 +3,8 @@ import torch
 
 from cmdkit.data import COLOURS, ToyImageDataset, ToyVideoDataset
 from cmdkit.metrics import (binomial_interval, caption_colour, caption_direction, caption_shape, colour_accuracy,
-                            direction_accuracy, dominant_colour, dominant_shape, motion_direction, shape_accuracy)
+                            direction_accuracy, dominant_colour, dominant_shape, motion_direction, shape_accuracy,
+                            streak_accuracy, streak_axis)
 
 
 def test_colour_probe_reads_real_toy_images():
@@ -78,6 +79,24 @@ def test_shape_probe_ignores_stray_pixels_and_fails_on_noise():
     assert dominant_shape(torch.zeros(1, 3, 8, 8)) == ["none"]
     with pytest.raises(ValueError, match="names no toy-world shape"):
         caption_shape("a red blob")
+
+
+def _sharpest_frame_per_pixel(videos: torch.Tensor) -> torch.Tensor:
+    """(B, 3, L, H, W) → (B, 3, H, W): each pixel from the frame where it is most saturated — a
+    content frame with one-hot weights, which keeps the object all along its path."""
+    saturation = videos.amax(dim=1) - videos.amin(dim=1)  # (B, L, H, W)
+    pick = saturation.argmax(dim=1, keepdim=True)  # (B, 1, H, W)
+    return videos.gather(2, pick[:, None].expand(-1, 3, -1, -1, -1)).squeeze(2)
+
+
+def test_streak_probe_reads_content_frames_and_rejects_stills():
+    videos, captions = _clips(count=96, seed=5)
+    frames = _sharpest_frame_per_pixel(videos)
+    assert streak_accuracy(frames, captions) == 1.0
+    assert streak_accuracy(frames.transpose(-1, -2), captions) == 0.0  # turned a quarter: the other axis
+    # A still object is as tall as it is wide: its first frame has no streak.
+    assert streak_accuracy(videos[:, :, 0], captions) < 0.2
+    assert streak_axis(torch.zeros(1, 3, 8, 8)) == ["none"]
 
 
 def test_binomial_interval():

@@ -15,7 +15,8 @@ import torch
 from ..data.toyworld import COLOURS, DIRECTIONS, SHAPES
 
 __all__ = ["dominant_colour", "caption_colour", "colour_accuracy", "dominant_shape", "caption_shape",
-           "shape_accuracy", "motion_direction", "caption_direction", "direction_accuracy", "PROBE_PROMPTS",
+           "shape_accuracy", "streak_axis", "streak_accuracy", "motion_direction", "caption_direction",
+           "direction_accuracy", "PROBE_PROMPTS",
            "STILL_PROBE_PROMPTS",
            "probe_videos", "binomial_interval"]
 
@@ -132,6 +133,44 @@ def caption_shape(caption: str) -> str:
 def shape_accuracy(images: torch.Tensor, captions: list[str]) -> float:
     """Fraction of single-object images whose shape is the one their caption names."""
     return _agreement(dominant_shape(images), captions, caption_shape)
+
+
+def streak_axis(images: torch.Tensor, min_saturation: float = 0.3, min_pixels: int = 6,
+                elongation: float = 1.3) -> list[str]:
+    """For content frames (B, 3, H, W) in [-1, 1] of one object each: ``"horizontal"`` or
+    ``"vertical"`` when the largest saturated region is at least ``elongation`` times longer
+    along that axis than across it, ``"round"`` otherwise, ``"none"`` below ``min_pixels``.
+
+    A content frame keeps a moving object along part of its path (notebook 01), so it is a
+    streak along the motion: a quick object's is two to three times as long as it is wide. A
+    still object's own outline is round by this measure (the toy world's shapes are as tall as
+    they are wide).
+    """
+    _, saturation = _saturation(images)
+    names = []
+    for mask in saturation > min_saturation:
+        ys, xs = torch.nonzero(_largest_blob(mask), as_tuple=True)
+        if len(ys) < min_pixels:
+            names.append("none")
+            continue
+        height, width = int(ys.max() - ys.min()) + 1, int(xs.max() - xs.min()) + 1
+        if width >= elongation * height:
+            names.append("horizontal")
+        elif height >= elongation * width:
+            names.append("vertical")
+        else:
+            names.append("round")
+    return names
+
+
+def _motion_axis(caption: str) -> str:
+    return "horizontal" if caption_direction(caption) in ("left", "right") else "vertical"
+
+
+def streak_accuracy(images: torch.Tensor, captions: list[str]) -> float:
+    """Fraction of single-object content frames streaked along the axis of the motion their
+    caption names (left/right: horizontal, up/down: vertical)."""
+    return _agreement(streak_axis(images), captions, _motion_axis)
 
 
 def binomial_interval(fraction: float, n: int, z: float = 1.96) -> tuple[float, float]:
