@@ -94,6 +94,14 @@ def _largest_blob(mask: torch.Tensor) -> torch.Tensor:
     return region
 
 
+def _object_pixels(images: torch.Tensor, min_saturation: float):
+    """For images (B, 3, H, W) in [-1, 1]: per image, the rows and columns (ys, xs) of its
+    largest saturated region — the object the shape and streak probes measure."""
+    _, saturation = _saturation(images)
+    for mask in saturation > min_saturation:
+        yield torch.nonzero(_largest_blob(mask), as_tuple=True)
+
+
 def dominant_shape(images: torch.Tensor, min_saturation: float = 0.3, min_pixels: int = 6) -> list[str]:
     """For images (B, 3, H, W) in [-1, 1] of one object each: ``"circle"``, ``"square"`` or
     ``"triangle"`` by the geometry of the largest saturated region, ``"none"`` when it has fewer
@@ -105,11 +113,8 @@ def dominant_shape(images: torch.Tensor, min_saturation: float = 0.3, min_pixels
     32×32 stills: squares fill 1.0, circles 0.70–0.85, triangles 0.50–0.66 with the centre at
     0.64–0.69.
     """
-    _, saturation = _saturation(images)
     names = []
-    for mask in saturation > min_saturation:
-        blob = _largest_blob(mask)
-        ys, xs = torch.nonzero(blob, as_tuple=True)
+    for ys, xs in _object_pixels(images, min_saturation):
         if len(ys) < min_pixels:
             names.append("none")
             continue
@@ -146,10 +151,8 @@ def streak_axis(images: torch.Tensor, min_saturation: float = 0.3, min_pixels: i
     still object's own outline is round by this measure (the toy world's shapes are as tall as
     they are wide).
     """
-    _, saturation = _saturation(images)
     names = []
-    for mask in saturation > min_saturation:
-        ys, xs = torch.nonzero(_largest_blob(mask), as_tuple=True)
+    for ys, xs in _object_pixels(images, min_saturation):
         if len(ys) < min_pixels:
             names.append("none")
             continue

@@ -147,10 +147,10 @@ class PixelRefiner(nn.Module):
     3×3 windows straddle the patch edges, which the per-patch linear head cannot. The last
     convolution starts at zero.
 
-    It reads the features only, never x̄ or the residual: a refiner that sees x̄ can sharpen it
-    by itself, the decoder stops needing a sharp x̄, and the importance weights stay uniform, so
-    x̄ becomes the plain mean (weight entropy log L where things move; colour probe 66 %), which
-    the image prior would then learn from, for a held-out PSNR of 26.1 dB. Reading the features
+    It reads the features only, never x̄ or the residual. A refiner that sees x̄ can sharpen it
+    by itself, so the decoder stops needing a sharp x̄ and the importance weights stay uniform:
+    x̄ becomes the plain mean (weight entropy log L where things move; colour probe 66 %), and
+    the image prior would learn from that, all for a held-out PSNR of 26.1 dB. Reading the features
     alone, on 300 smoke steps (``benchmarks/autoencoder_ablation.py``, 512 one-object clips):
     PSNR 24.2–24.9 dB (two inits) against 24.5 without a refiner, and x̄ crisp streaks of the
     object's colour: colour probe 100 % and shape probe 77 %, against 95 % and 65 %.
