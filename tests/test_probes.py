@@ -1,10 +1,13 @@
+import math
+
 import pytest
 import torch
 
-from cmdkit.data import COLOURS, ToyImageDataset, ToyVideoDataset
+from cmdkit.data import COLOURS, SHAPES, ToyImageDataset, ToyVideoDataset
+from cmdkit.data.toyworld import signed_distance
 from cmdkit.metrics import (binomial_interval, caption_colour, caption_direction, caption_shape, colour_accuracy,
                             direction_accuracy, dominant_colour, dominant_shape, motion_direction, shape_accuracy,
-                            streak_accuracy, streak_axis)
+                            shape_fit, streak_accuracy, streak_axis)
 
 
 def test_colour_probe_reads_real_toy_images():
@@ -116,3 +119,40 @@ def test_still_probe_prompts_name_every_colour_and_shape_once():
     named = [(caption_colour(p), caption_shape(p)) for p in STILL_PROBE_PROMPTS]
     assert sorted(named) == sorted((c, s) for c in COLOURS for s in SHAPES)
     assert "an orange triangle" in STILL_PROBE_PROMPTS and "a red circle" in STILL_PROBE_PROMPTS
+
+
+def _drawn(shape: str, matrix: torch.Tensor, size: int = 32, radius: float = 5.5) -> torch.Tensor:
+    """A red toy shape on grey (3, size, size) in [-1, 1], drawn through the 2×2 linear map
+    ``matrix`` (a turn, stretch or shear) about the frame's centre."""
+    c = torch.arange(size, dtype=torch.float32) - size / 2 + 0.5
+    py, px = torch.meshgrid(c, c, indexing="ij")
+    inverse = torch.linalg.inv(matrix)
+    qx, qy = inverse[0, 0] * px + inverse[0, 1] * py, inverse[1, 0] * px + inverse[1, 1] * py
+    inside = (signed_distance(shape, qx, qy, radius) <= 0).float()
+    red = torch.tensor([1.0, -1.0, -1.0]).view(3, 1, 1)
+    return red * inside + torch.full((3, 1, 1), -0.4) * (1 - inside)
+
+
+def test_shape_probe_reads_turned_stretched_and_sheared_shapes():
+    # A generated square drawn askew, an oval for a circle, a leaning triangle: each is still
+    # the shape it was meant to be, and the probe must say so (the bounding-box probe it
+    # replaced read askew squares as circles).
+    generator = torch.Generator().manual_seed(0)
+    images, captions = [], []
+    for _ in range(30):
+        angle = torch.rand(1, generator=generator).item() * 6.3
+        stretch = 1 + 0.4 * torch.rand(1, generator=generator).item()
+        shear = 0.3 * (torch.rand(1, generator=generator).item() - 0.5)
+        turn = torch.tensor([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+        matrix = turn @ torch.tensor([[stretch, shear], [0.0, 1 / stretch]])
+        for shape in SHAPES:
+            images.append(_drawn(shape, matrix))
+            captions.append(f"a red {shape}")
+    assert shape_accuracy(torch.stack(images), captions) >= 0.95
+
+
+def test_shape_fit_is_one_for_the_drawn_shape_and_lower_for_the_others():
+    for shape in SHAPES:
+        fits = shape_fit(_drawn(shape, torch.eye(2)).amax(dim=0) > 0)
+        assert fits[shape] > 0.85
+        assert all(fits[other] < fits[shape] - 0.05 for other in SHAPES if other != shape), fits

@@ -33,6 +33,7 @@ __all__ = [
     "ToyObject",
     "Scene",
     "sample_scene",
+    "signed_distance",
     "render_frames",
     "render_video",
     "render_image",
@@ -162,8 +163,10 @@ def _background(name: str, height: int, width: int) -> torch.Tensor:
     raise ValueError(f"background must be one of {BACKGROUNDS}; got {name!r}")
 
 
-def _signed_distance(shape: str, px: torch.Tensor, py: torch.Tensor, radius: float) -> torch.Tensor:
-    """Signed distance in pixels from points (px, py) — relative to the centre — to the shape."""
+def signed_distance(shape: str, px: torch.Tensor, py: torch.Tensor, radius: float) -> torch.Tensor:
+    """Signed distance in pixels from points (px, py) — relative to the centre — to the shape
+    (negative inside): a circle of ``radius``, a square of half-side 0.85 ``radius``, an
+    apex-up equilateral triangle of circumradius ``radius``."""
     if shape == "circle":
         return torch.sqrt(px**2 + py**2) - radius
     if shape == "square":
@@ -192,7 +195,7 @@ def render_frames(scene: Scene, times: torch.Tensor, height: int, width: int) ->
         cx = (centre[:, 0] * width).view(-1, 1, 1)
         cy = (centre[:, 1] * height).view(-1, 1, 1)
         radius = obj.size * min(height, width)
-        distance = _signed_distance(obj.shape, xs - cx, ys - cy, radius)  # (L, H, W)
+        distance = signed_distance(obj.shape, xs - cx, ys - cy, radius)  # (L, H, W)
         alpha = (0.5 - distance).clamp(0, 1).unsqueeze(0)  # one-pixel anti-aliased edge
         colour = torch.tensor(COLOURS[obj.colour]).view(3, 1, 1, 1)
         frames = frames * (1 - alpha) + colour * alpha

@@ -8,14 +8,15 @@ their centroid, tracked over the frames of a clip, gives the direction it moves.
 
 from __future__ import annotations
 
+import math
 import re
 
 import torch
 
-from ..data.toyworld import COLOURS, DIRECTIONS, SHAPES
+from ..data.toyworld import COLOURS, DIRECTIONS, SHAPES, signed_distance
 
 __all__ = ["dominant_colour", "caption_colour", "colour_accuracy", "dominant_shape", "caption_shape",
-           "shape_accuracy", "streak_axis", "streak_accuracy", "motion_direction", "caption_direction",
+           "shape_accuracy", "shape_fit", "streak_axis", "streak_accuracy", "motion_direction", "caption_direction",
            "direction_accuracy", "PROBE_PROMPTS",
            "STILL_PROBE_PROMPTS",
            "probe_videos", "binomial_interval"]
@@ -102,31 +103,68 @@ def _object_pixels(images: torch.Tensor, min_saturation: float):
         yield torch.nonzero(_largest_blob(mask), as_tuple=True)
 
 
+# Each toy shape at circumradius 1 (cmdkit.data.toyworld draws a square of half-side 0.85 and an
+# equilateral triangle): its area, the variance of its points along any axis (all three are
+# isotropic), and the turns that can bring a template onto a region (a circle needs none).
+_SHAPE_AREA = {"circle": math.pi, "square": 1.7**2, "triangle": 3 * math.sqrt(3) / 4}
+_SHAPE_VARIANCE = {"circle": 1 / 4, "square": 0.85**2 / 3, "triangle": 1 / 8}
+_SHAPE_TURNS = {"circle": torch.zeros(1),
+                "square": torch.deg2rad(torch.arange(0.0, 90.0, 5.0)),
+                "triangle": torch.deg2rad(torch.arange(0.0, 120.0, 5.0))}
+
+
+def shape_fit(region: torch.Tensor) -> dict[str, float]:
+    """How well each toy shape covers a region (H, W) of True pixels, up to an affine map.
+
+    The region's pixel coordinates are whitened by their own mean and covariance. That turns an
+    ellipse into a circle, a parallelogram into a square and any triangle into an equilateral
+    one, while keeping the three apart: corners survive a linear map. Each shape is then drawn
+    in that frame with the same spread as the region, turned in 5° steps, and the best
+    intersection over union with the region is its fit (1.0 is perfect).
+    """
+    ys, xs = torch.nonzero(region, as_tuple=True)
+    points = torch.stack([xs, ys], dim=1).double()
+    mean = points.mean(dim=0)
+    # Half a pixel of variance per axis: a pixel is a square, not a point.
+    covariance = torch.cov(points.T) + torch.eye(2, dtype=torch.float64) / 12
+    values, vectors = torch.linalg.eigh(covariance)
+    whiten = vectors @ torch.diag(values.rsqrt()) @ vectors.T  # C^{-1/2}
+    h, w = region.shape
+    grid = torch.stack(torch.meshgrid(torch.arange(w, dtype=torch.float64), torch.arange(h, dtype=torch.float64),
+                                      indexing="xy"), dim=-1) - mean  # (H, W, 2) as (x, y)
+    white = grid @ whiten.T  # every pixel in the frame where the region has unit variance
+    fits = {}
+    for shape, turns in _SHAPE_TURNS.items():
+        cos, sin = turns.double().cos().view(-1, 1, 1), turns.double().sin().view(-1, 1, 1)
+        wx, wy = white[..., 0], white[..., 1]
+        qx, qy = cos * wx + sin * wy, -sin * wx + cos * wy  # (turns, H, W)
+        # In whitened units the shape of circumradius r has variance r²·v: choose r for unit variance.
+        template = signed_distance(shape, qx, qy, 1 / math.sqrt(_SHAPE_VARIANCE[shape])) <= 0
+        overlap = (template & region).sum(dim=(1, 2)).double()
+        union = (template | region).sum(dim=(1, 2)).double()
+        fits[shape] = (overlap / union).max().item()
+    return fits
+
+
 def dominant_shape(images: torch.Tensor, min_saturation: float = 0.3, min_pixels: int = 6) -> list[str]:
     """For images (B, 3, H, W) in [-1, 1] of one object each: ``"circle"``, ``"square"`` or
-    ``"triangle"`` by the geometry of the largest saturated region, ``"none"`` when it has fewer
-    than ``min_pixels`` pixels.
+    ``"triangle"``, whichever fits the largest saturated region best (:func:`shape_fit`), or
+    ``"none"`` when that region has fewer than ``min_pixels`` pixels.
 
-    Two numbers tell the toy world's shapes apart: the fraction of its bounding box the region
-    fills (square 1, circle π/4 ≈ 0.79, triangle ½) and the height of its centre of mass in the
-    box (½ for the symmetric shapes, ⅔ of the way down for an apex-up triangle). On rendered
-    32×32 stills: squares fill 1.0, circles 0.70–0.85, triangles 0.50–0.66 with the centre at
-    0.64–0.69.
+    Matching templates up to an affine map, rather than measuring the region's upright bounding
+    box, makes the probe indifferent to how a shape is turned, stretched or sheared: a generated
+    square drawn 10° askew fills only about 85 % of its upright bounding box, as much as a
+    circle does, yet it is plainly a square; an oval is a circle, not a square.
     """
     names = []
-    for ys, xs in _object_pixels(images, min_saturation):
-        if len(ys) < min_pixels:
+    _, saturation = _saturation(images)
+    for mask in saturation > min_saturation:
+        region = _largest_blob(mask)
+        if region.sum() < min_pixels:
             names.append("none")
             continue
-        height, width = int(ys.max() - ys.min()) + 1, int(xs.max() - xs.min()) + 1
-        fill = len(ys) / (height * width)
-        centre = (ys.float().mean() - ys.min()).item() / max(height - 1, 1)
-        if fill > 0.92:
-            names.append("square")
-        elif fill < 0.67 or centre > 0.6:
-            names.append("triangle")
-        else:
-            names.append("circle")
+        fits = shape_fit(region)
+        names.append(max(fits, key=fits.get))
     return names
 
 
