@@ -95,18 +95,17 @@ def _largest_blob(mask: torch.Tensor) -> torch.Tensor:
     return region
 
 
-def _object_pixels(images: torch.Tensor, min_saturation: float):
-    """For images (B, 3, H, W) in [-1, 1]: per image, the rows and columns (ys, xs) of its
-    largest saturated region — the object the shape and streak probes measure."""
+def _object_regions(images: torch.Tensor, min_saturation: float):
+    """For images (B, 3, H, W) in [-1, 1]: per image, a mask (H, W) of its largest saturated
+    region — the object the shape and streak probes measure."""
     _, saturation = _saturation(images)
     for mask in saturation > min_saturation:
-        yield torch.nonzero(_largest_blob(mask), as_tuple=True)
+        yield _largest_blob(mask)
 
 
 # Each toy shape at circumradius 1 (cmdkit.data.toyworld draws a square of half-side 0.85 and an
-# equilateral triangle): its area, the variance of its points along any axis (all three are
-# isotropic), and the turns that can bring a template onto a region (a circle needs none).
-_SHAPE_AREA = {"circle": math.pi, "square": 1.7**2, "triangle": 3 * math.sqrt(3) / 4}
+# equilateral triangle): the variance of its points along any axis (all three are isotropic),
+# and the turns that can bring a template onto a region (a circle needs none).
 _SHAPE_VARIANCE = {"circle": 1 / 4, "square": 0.85**2 / 3, "triangle": 1 / 8}
 _SHAPE_TURNS = {"circle": torch.zeros(1),
                 "square": torch.deg2rad(torch.arange(0.0, 90.0, 5.0)),
@@ -125,7 +124,7 @@ def shape_fit(region: torch.Tensor) -> dict[str, float]:
     ys, xs = torch.nonzero(region, as_tuple=True)
     points = torch.stack([xs, ys], dim=1).double()
     mean = points.mean(dim=0)
-    # Half a pixel of variance per axis: a pixel is a square, not a point.
+    # Plus a unit pixel's own variance per axis (1/12): a pixel is a square, not a point.
     covariance = torch.cov(points.T) + torch.eye(2, dtype=torch.float64) / 12
     values, vectors = torch.linalg.eigh(covariance)
     whiten = vectors @ torch.diag(values.rsqrt()) @ vectors.T  # C^{-1/2}
@@ -133,10 +132,10 @@ def shape_fit(region: torch.Tensor) -> dict[str, float]:
     grid = torch.stack(torch.meshgrid(torch.arange(w, dtype=torch.float64), torch.arange(h, dtype=torch.float64),
                                       indexing="xy"), dim=-1) - mean  # (H, W, 2) as (x, y)
     white = grid @ whiten.T  # every pixel in the frame where the region has unit variance
+    wx, wy = white[..., 0], white[..., 1]
     fits = {}
     for shape, turns in _SHAPE_TURNS.items():
         cos, sin = turns.double().cos().view(-1, 1, 1), turns.double().sin().view(-1, 1, 1)
-        wx, wy = white[..., 0], white[..., 1]
         qx, qy = cos * wx + sin * wy, -sin * wx + cos * wy  # (turns, H, W)
         # In whitened units the shape of circumradius r has variance r²·v: choose r for unit variance.
         template = signed_distance(shape, qx, qy, 1 / math.sqrt(_SHAPE_VARIANCE[shape])) <= 0
@@ -157,9 +156,7 @@ def dominant_shape(images: torch.Tensor, min_saturation: float = 0.3, min_pixels
     circle does, yet it is plainly a square; an oval is a circle, not a square.
     """
     names = []
-    _, saturation = _saturation(images)
-    for mask in saturation > min_saturation:
-        region = _largest_blob(mask)
+    for region in _object_regions(images, min_saturation):
         if region.sum() < min_pixels:
             names.append("none")
             continue
@@ -190,7 +187,8 @@ def streak_axis(images: torch.Tensor, min_saturation: float = 0.3, min_pixels: i
     they are wide).
     """
     names = []
-    for ys, xs in _object_pixels(images, min_saturation):
+    for region in _object_regions(images, min_saturation):
+        ys, xs = torch.nonzero(region, as_tuple=True)
         if len(ys) < min_pixels:
             names.append("none")
             continue
