@@ -1,15 +1,17 @@
 """The smoke autoencoder trained one variable at a time, scored by what later stages need from it.
 
-    python benchmarks/autoencoder_ablation.py      # per-channel weights, shared, shared + pixel refiner
+    python benchmarks/autoencoder_ablation.py      # every variant below, about a minute each
     python benchmarks/autoencoder_ablation.py --only shared+refiner --steps 900
 
 Each run trains notebook 01's autoencoder on the toy world exactly as the notebook does
 (smoothness 0.05, EMA 0.999, cosine schedule, seed 0), changing one thing, then measures:
 
 - held-out PSNR on notebook 01's 64 clips (the better of raw and EMA weights, as the notebook);
-- the colour and shape probes on the content frames of 512 one-object clips: a content frame
-  the image prior learns from should carry the object's colour, since notebook 03 fine-tunes
-  the prior on content frames and its colour probe reads the generated ones;
+- the colour, shape and streak probes on the content frames of 512 one-object clips: a content
+  frame the image prior learns from should carry the object's colour, since notebook 03 fine-tunes
+  the prior on content frames and its colour probe reads the generated ones; a keyframe shows the
+  object's shape, a streak is stretched along the motion;
+- the entropy of the importance weights over time (log L = 2.08: the plain mean; 0: one frame);
 - the same colour probe on the clips' plain average, for reference.
 
 Results are appended to ``benchmarks/autoencoder-ablation-<date>.jsonl``; each run's content
@@ -28,15 +30,21 @@ import torch
 from cmdkit import viz
 from cmdkit.config import get_preset
 from cmdkit.data import DataSource, dataset_batches
-from cmdkit.metrics import binomial_interval, colour_accuracy, psnr, shape_accuracy
+from cmdkit.metrics import binomial_interval, colour_accuracy, psnr, shape_accuracy, streak_accuracy
 from cmdkit.models import CMDAutoencoder
 from cmdkit.models.autoencoder import reconstruction_loss
 
 # One change at a time, each spelled out in full so that it does not depend on the preset's defaults.
 VARIANTS = {
-    "per-channel": {"importance_per_channel": True, "refiner_width": 0},  # the paper's layout
-    "shared": {"importance_per_channel": False, "refiner_width": 0},
-    "shared+refiner": {"importance_per_channel": False, "refiner_width": 32},  # the smoke preset
+    "per-channel": {"importance_per_channel": True, "refiner_width": 0, "keyframe_logit": 0.0},  # the paper's
+    "shared": {"importance_per_channel": False, "refiner_width": 0, "keyframe_logit": 0.0},
+    "shared+refiner": {"importance_per_channel": False, "refiner_width": 32, "keyframe_logit": 0.0},
+    # The weights start at the middle frame instead of uniform: the smoke preset.
+    "shared+refiner+keyframe": {"importance_per_channel": False, "refiner_width": 32, "keyframe_logit": 4.0},
+    # The total-variation weight on the importance weights (the recipe's 0.05): large values make
+    # the weights the same at every pixel, so x̄ becomes one weighting of whole frames.
+    "smoothness1": {"importance_per_channel": False, "refiner_width": 32, "keyframe_logit": 0.0, "smoothness": 1.0},
+    "smoothness5": {"importance_per_channel": False, "refiner_width": 32, "keyframe_logit": 0.0, "smoothness": 5.0},
 }
 
 
@@ -59,11 +67,13 @@ def run(name: str, change: dict, steps: int, seed: int = 0) -> dict:
     held_out = source.held_out_clips(64, seed=seed + 10_000)
     test_videos = torch.stack([held_out[i]["video"] for i in range(len(held_out))])
     torch.manual_seed(seed)
-    model = CMDAutoencoder.from_preset(preset, **change)
+    model_change = dict(change)
+    smoothness = model_change.pop("smoothness", 0.05)  # a setting of the loss, not of the model
+    model = CMDAutoencoder.from_preset(preset, **model_change)
     config = TrainConfig(steps=steps, learning_rate=preset.learning_rates["autoencoder"],
                          warmup_steps=min(20, steps // 10), lr_schedule="cosine", seed=seed, ema_decay=0.999,
                          description=f"autoencoder: {name}")
-    result = train(model, lambda m, v: reconstruction_loss(m, v, smoothness=0.05),
+    result = train(model, lambda m, v: reconstruction_loss(m, v, smoothness=smoothness),
                    dataset_batches(source.training_clips(seed=seed), preset.batch_size, seed=seed), config)
     score, best = _best_psnr(result, test_videos)
 
@@ -73,9 +83,14 @@ def run(name: str, change: dict, steps: int, seed: int = 0) -> dict:
     with torch.no_grad():
         frames = torch.cat([best.encode(videos[i:i + 64]).content_frame for i in range(0, len(videos), 64)])
     frames = frames.clamp(-1, 1)
+    with torch.no_grad():
+        weights = torch.cat([best.encode(videos[i:i + 64]).weights[:, 0] for i in range(0, len(videos), 64)])
+    # Entropy of each pixel's weights over time (log L: the plain mean; 0: one frame), averaged.
+    entropy = -(weights.clamp_min(1e-12).log() * weights).sum(dim=1).mean().item()
     row = {"variant": name, "change": change, "steps": result.final_step, "train_s": round(result.seconds),
-           "psnr": round(score, 2), "clips": len(captions)}
+           "psnr": round(score, 2), "clips": len(captions), "weight_entropy": round(entropy, 3)}
     for probe, images, accuracy in (("colour", frames, colour_accuracy), ("shape", frames, shape_accuracy),
+                                    ("streak", frames, streak_accuracy),
                                     ("colour_plain_average", videos.mean(dim=2), colour_accuracy)):
         value = accuracy(images, captions)
         row[probe] = round(value, 3)
@@ -102,6 +117,7 @@ def main() -> None:
             f.write(json.dumps(row) + "\n")
         print(f"{name:12s} {row['steps']:5d} steps {row['train_s']:4d} s   PSNR {row['psnr']:.2f} dB   "
               f"x̄ colour {row['colour']:4.0%} {row['colour_interval']}   x̄ shape {row['shape']:4.0%}   "
+              f"x̄ streak {row['streak']:4.0%}   weight entropy {row['weight_entropy']:.2f}   "
               f"plain-average colour {row['colour_plain_average']:4.0%}", flush=True)
 
 

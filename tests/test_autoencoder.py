@@ -141,13 +141,19 @@ def test_smoke_model_learns_the_toy_world():
     mean_frame = held_out.mean(dim=2, keepdim=True).expand_as(held_out)
     assert psnr(recon, held_out).mean() > psnr(mean_frame, held_out).mean() + 2.0
     # x̄ must not collapse to the plain mean: where something moves, the importance weights pick
-    # frames (entropy about 0.65 nats here). A decoder that can sharpen x̄ by itself leaves them
-    # uniform, at log L = 2.08 (a refiner reading x̄ did; see PixelRefiner).
+    # frames. A decoder that can sharpen x̄ by itself leaves them uniform, at log L = 2.08 (a
+    # refiner reading x̄ did; see PixelRefiner), and training may pull them there from the
+    # middle-frame start (strong smoothness does: benchmarks/autoencoder_ablation.py).
     with torch.no_grad():
-        weights = result.model.encode(held_out).weights[:, 0]  # (B, L, H, W)
+        encoding = result.model.encode(held_out)
+    weights = encoding.weights[:, 0]  # (B, L, H, W)
     entropy = -(weights * weights.clamp_min(1e-12).log()).sum(dim=1)  # (B, H, W)
     moving = (held_out - held_out.mean(dim=2, keepdim=True)).abs().amax(dim=(1, 2)) > 0.1  # (B, H, W)
     assert entropy[moving].mean() < 0.6 * math.log(d.num_frames), f"entropy {entropy[moving].mean():.2f} nats"
+    # ... and x̄ stays a keyframe: where things move it is the middle frame, not a streak or a mean.
+    to_middle = (encoding.content_frame - held_out[:, :, d.num_frames // 2]).abs().amax(dim=1)[moving].mean()
+    to_mean = (encoding.content_frame - held_out.mean(dim=2)).abs().amax(dim=1)[moving].mean()
+    assert to_middle < 0.5 * to_mean, f"x̄ is {to_middle:.3f} from the middle frame and {to_mean:.3f} from the mean"
 
 
 def test_importance_weights_get_gradient_at_initialisation():
@@ -217,6 +223,32 @@ def test_shared_importance_mixes_whole_colours():
 def test_presets_choose_the_importance_layout():
     assert not CMDAutoencoder.from_preset(PRESETS["smoke"]).config.importance_per_channel
     assert CMDAutoencoder.from_preset(PRESETS["paper"]).config.importance_per_channel
+
+
+def test_keyframe_logit_starts_the_content_frame_at_the_middle_frame():
+    video = torch.randn(2, 3, 8, 16, 16)
+    untrained = CMDAutoencoder(width=32, depth=1, heads=2, keyframe_logit=4.0)  # importance head at zero
+    with torch.no_grad():
+        weights = untrained.encode(video).weights
+    share = math.exp(4) / (math.exp(4) + 7)  # the middle frame's softmax weight among L = 8
+    assert torch.allclose(weights[:, :, 4], torch.full_like(weights[:, :, 4], share), atol=1e-6)
+    assert torch.allclose(weights.sum(dim=2), torch.ones_like(weights[:, :, 0]), atol=1e-6)
+    # Other clip lengths: the middle frame is L // 2.
+    with torch.no_grad():
+        weights = untrained.encode(torch.randn(1, 3, 5, 16, 16)).weights
+    assert weights[:, :, 2].min() > weights[:, :, [0, 1, 3, 4]].max()
+    # Without the logit the weights start uniform; the plain-average ablation ignores it.
+    for model in (CMDAutoencoder(width=32, depth=1, heads=2),
+                  _randomised(CMDAutoencoder(width=32, depth=1, heads=2, keyframe_logit=4.0, learned_importance=False))):
+        with torch.no_grad():
+            assert torch.allclose(model.encode(video).content_frame, video.mean(dim=2), atol=1e-5)
+    with pytest.raises(ValueError, match="keyframe_logit must be >= 0"):
+        CMDAutoencoder(width=32, depth=1, heads=2, keyframe_logit=-1.0)
+
+
+def test_presets_choose_the_keyframe_start():
+    assert CMDAutoencoder.from_preset(PRESETS["smoke"]).config.keyframe_logit > 0
+    assert CMDAutoencoder.from_preset(PRESETS["paper"]).config.keyframe_logit == 0  # the published start
 
 
 def test_presets_choose_the_pixel_refiner():

@@ -14,6 +14,17 @@ on an H'×W' grid (H' = H/p, W' = W/p):
 
    so every value of x̄ is a convex combination of the same pixel over time: x̄ looks like
    an image, and an image diffusion model can learn to draw it.
+
+   ``keyframe_logit > 0`` (the smoke and classroom presets) adds a fixed logit to the middle
+   frame's (index L // 2) at every pixel, so training starts from x̄ ≈ that frame instead of
+   the plain mean, and the weights learn where to depart from it. Started from the plain mean,
+   the weights learn to keep a moving object at every position it passes (a streak), which puts
+   the motion into x̄; an image model fine-tuned on such frames must then learn the streak's
+   axis from the caption, and the denoising loss gives that almost nothing to learn from (the
+   best caption-conditional mean image is no better for knowing the axis; see
+   ``benchmarks/content_ablation.py``). Started from the middle frame, x̄ stays a sharp
+   keyframe, the kind of picture an image prior already draws, and the motion latent carries
+   the motion — at the same held-out PSNR on the smoke world.
 3. **Motion latent.** h is averaged over one spatial axis at a time — over columns, giving
    one vector per frame row (B, L, H', width), and over rows, giving one per column
    (B, L, W', width) — mapped by a 1×1 projection to D channels and bounded by tanh:
@@ -190,6 +201,9 @@ class CMDAutoencoder(CheckedLoadingMixin, ModelMixin, ConfigMixin):
         refiner_width: 0 (the paper): the decoder's patches are the output. Otherwise the hidden
             channels of a two-layer 3×3 convolution over each full-resolution frame that joins
             the patches (:class:`PixelRefiner`).
+        keyframe_logit: 0 (the paper): the importance weights start uniform. Otherwise a fixed
+            logit added to the middle frame's at every pixel: the weights start at that frame
+            (4.0: 89 % of the weight for L = 8, 78 % for L = 16) and x̄ stays a keyframe.
     """
 
     _supports_gradient_checkpointing = True
@@ -198,8 +212,10 @@ class CMDAutoencoder(CheckedLoadingMixin, ModelMixin, ConfigMixin):
     def __init__(self, in_channels: int = 3, width: int = 64, depth: int = 2, heads: int = 4,
                  patch_size: int = 4, motion_channels: int = 8, mlp_ratio: float = 4.0,
                  learned_importance: bool = True, importance_per_channel: bool = True,
-                 refiner_width: int = 0):
+                 refiner_width: int = 0, keyframe_logit: float = 0.0):
         super().__init__()
+        if keyframe_logit < 0:
+            raise ValueError(f"keyframe_logit must be >= 0; got {keyframe_logit}")
         if width % 4:
             raise ValueError(f"width must be a multiple of 4 (2-D position embeddings); got {width}")
         c, p, d = in_channels, patch_size, width
@@ -266,6 +282,11 @@ class CMDAutoencoder(CheckedLoadingMixin, ModelMixin, ConfigMixin):
         logits = logits.expand(-1, video.shape[1], -1, -1, -1)  # shared weights: one per pixel for all C
         if not self.config.learned_importance:
             logits = torch.zeros_like(logits)  # softmax of zeros: w_l = 1/L, the plain mean
+        elif self.config.keyframe_logit:
+            frames = video.shape[2]
+            prior = torch.zeros(frames, dtype=logits.dtype, device=logits.device)
+            prior[frames // 2] = self.config.keyframe_logit
+            logits = logits + prior.view(1, 1, frames, 1, 1)  # the middle frame starts ahead
         frame, weights = content_frame(video, logits)  # (B, C, H, W), (B, C, L, H, W)
 
         z_rows = torch.tanh(self.motion_rows(features.mean(dim=3)))  # average over columns: (B, L, H', D)
@@ -328,4 +349,4 @@ class CMDAutoencoder(CheckedLoadingMixin, ModelMixin, ConfigMixin):
         return cls(**{"in_channels": space.channels, "width": size.width, "depth": size.depth, "heads": size.heads,
                       "patch_size": size.patch_size, "motion_channels": size.motion_channels,
                       "importance_per_channel": size.importance_per_channel,
-                      "refiner_width": size.refiner_width, **overrides})
+                      "refiner_width": size.refiner_width, "keyframe_logit": size.keyframe_logit, **overrides})
