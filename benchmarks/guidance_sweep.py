@@ -44,8 +44,10 @@ def sweep_point(pipe: CMDPipeline, content_guidance: float, motion_guidance: flo
     videos, frames = torch.cat(videos), torch.cat(frames).clamp(-1, 1)
     captions = prompts * seeds
     middle = videos[:, :, videos.shape[2] // 2]
+    # Which autoencoder made the content frames the pipeline learned: uniform start (0) or keyframes.
     row = {"content_guidance": content_guidance, "motion_guidance": motion_guidance, "clips": len(captions),
-           "seeds": [first_seed, first_seed + seeds - 1]}
+           "seeds": [first_seed, first_seed + seeds - 1],
+           "keyframe_logit": getattr(pipe.autoencoder.config, "keyframe_logit", 0.0)}
     for probe, value in (("colour", colour_accuracy(middle, captions)),
                          ("direction", direction_accuracy(videos, captions)),
                          ("shape", shape_accuracy(middle, captions)),
