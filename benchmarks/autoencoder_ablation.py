@@ -32,7 +32,7 @@ from cmdkit.config import get_preset
 from cmdkit.data import DataSource, dataset_batches
 from cmdkit.metrics import binomial_interval, colour_accuracy, psnr, shape_accuracy, streak_accuracy
 from cmdkit.models import CMDAutoencoder
-from cmdkit.models.autoencoder import reconstruction_loss
+from cmdkit.models.autoencoder import reconstruction_loss, weight_entropy
 
 # One change at a time, each spelled out in full so that it does not depend on the preset's defaults.
 VARIANTS = {
@@ -81,12 +81,9 @@ def run(name: str, change: dict, steps: int, seed: int = 0) -> dict:
     videos = torch.stack([singles[i]["video"] for i in range(len(singles))])
     captions = [singles[i]["caption"] for i in range(len(singles))]
     with torch.no_grad():
-        frames = torch.cat([best.encode(videos[i:i + 64]).content_frame for i in range(0, len(videos), 64)])
-    frames = frames.clamp(-1, 1)
-    with torch.no_grad():
-        weights = torch.cat([best.encode(videos[i:i + 64]).weights[:, 0] for i in range(0, len(videos), 64)])
-    # Entropy of each pixel's weights over time (log L: the plain mean; 0: one frame), averaged.
-    entropy = -(weights.clamp_min(1e-12).log() * weights).sum(dim=1).mean().item()
+        encodings = [best.encode(videos[i:i + 64]) for i in range(0, len(videos), 64)]
+    frames = torch.cat([e.content_frame for e in encodings]).clamp(-1, 1)
+    entropy = torch.cat([weight_entropy(e.weights) for e in encodings]).mean().item()
     row = {"variant": name, "change": change, "steps": result.final_step, "train_s": round(result.seconds),
            "psnr": round(score, 2), "clips": len(captions), "weight_entropy": round(entropy, 3)}
     for probe, images, accuracy in (("colour", frames, colour_accuracy), ("shape", frames, shape_accuracy),

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from cmdkit.config import PRESETS
-from cmdkit.models import CMDAutoencoder, content_frame, reconstruction_loss, weight_smoothness
+from cmdkit.models import CMDAutoencoder, content_frame, reconstruction_loss, weight_entropy, weight_smoothness
 
 
 def _randomised(model: CMDAutoencoder) -> CMDAutoencoder:
@@ -146,8 +146,7 @@ def test_smoke_model_learns_the_toy_world():
     # middle-frame start (strong smoothness does: benchmarks/autoencoder_ablation.py).
     with torch.no_grad():
         encoding = result.model.encode(held_out)
-    weights = encoding.weights[:, 0]  # (B, L, H, W)
-    entropy = -(weights * weights.clamp_min(1e-12).log()).sum(dim=1)  # (B, H, W)
+    entropy = weight_entropy(encoding.weights)[:, 0]  # (B, H, W)
     moving = (held_out - held_out.mean(dim=2, keepdim=True)).abs().amax(dim=(1, 2)) > 0.1  # (B, H, W)
     assert entropy[moving].mean() < 0.6 * math.log(d.num_frames), f"entropy {entropy[moving].mean():.2f} nats"
     # ... and x̄ stays a keyframe: where things move it is the middle frame, not a streak or a mean.
@@ -223,6 +222,17 @@ def test_shared_importance_mixes_whole_colours():
 def test_presets_choose_the_importance_layout():
     assert not CMDAutoencoder.from_preset(PRESETS["smoke"]).config.importance_per_channel
     assert CMDAutoencoder.from_preset(PRESETS["paper"]).config.importance_per_channel
+
+
+def test_weight_entropy_spans_plain_mean_to_one_frame():
+    uniform = torch.full((2, 3, 8, 4, 4), 1 / 8)
+    assert torch.allclose(weight_entropy(uniform), torch.full((2, 3, 4, 4), math.log(8)))
+    one_frame = torch.zeros(2, 3, 8, 4, 4)
+    one_frame[:, :, 5] = 1
+    assert torch.equal(weight_entropy(one_frame), torch.zeros(2, 3, 4, 4))  # 0 · log 0 counts as 0, not NaN
+    halves = torch.zeros(1, 1, 8, 1, 1)
+    halves[:, :, :2] = 0.5
+    assert torch.allclose(weight_entropy(halves), torch.tensor(math.log(2)))
 
 
 def test_keyframe_logit_starts_the_content_frame_at_the_middle_frame():

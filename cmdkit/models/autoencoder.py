@@ -65,7 +65,7 @@ from .loading import CheckedLoadingMixin
 from .layers import SpaceTimeBlock, init_linears, sincos_1d, sincos_2d
 
 __all__ = ["CMDAutoencoder", "CMDEncoding", "CMDAutoencoderOutput", "PixelRefiner", "content_frame",
-           "weight_smoothness", "reconstruction_loss"]
+           "weight_smoothness", "weight_entropy", "reconstruction_loss"]
 
 
 def content_frame(video: torch.Tensor, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -87,6 +87,12 @@ def weight_smoothness(weights: torch.Tensor) -> torch.Tensor:
     between vertically and horizontally neighbouring pixels' weights. 0 for uniform weights."""
     return ((weights[..., 1:, :] - weights[..., :-1, :]).abs().mean()
             + (weights[..., 1:] - weights[..., :-1]).abs().mean())
+
+
+def weight_entropy(weights: torch.Tensor) -> torch.Tensor:
+    """Entropy in nats of each pixel's importance weights over time: (B, C, L, H, W) → (B, C, H, W).
+    log L for uniform weights (x̄ the plain mean), 0 where one frame takes all the weight."""
+    return -(weights * weights.clamp_min(1e-12).log()).sum(dim=2)
 
 
 def reconstruction_loss(model: "CMDAutoencoder", video: torch.Tensor, smoothness: float = 0.05) -> torch.Tensor:
