@@ -87,16 +87,6 @@ def change_words(caption: str, table: dict[str, str]) -> str:
     return " ".join(words)
 
 
-def timestep_floor_loss(unet, scheduler, batch: dict, null_text: torch.Tensor, low: int) -> torch.Tensor:
-    """text_unet_loss without weighting, with timesteps drawn from [low, T) instead of [0, T)."""
-    images = batch["image"]
-    noise = torch.randn_like(images)
-    t = torch.randint(low, scheduler.config.num_train_timesteps, (len(images),))
-    drop = torch.rand(len(images)) < 0.1
-    prediction = unet_denoiser(unet, batch["text"], null_text)(scheduler.add_noise(images, noise, t), t, drop)
-    return torch.nn.functional.mse_loss(prediction, diffusion_target(scheduler, images, noise, t))
-
-
 @torch.no_grad()
 def word_effect(pipe, texts: PromptCache, frames: torch.Tensor, captions: list[str], seed: int = 0) -> dict:
     """Denoising error with one kind of word changed, relative to the true captions' (see the module docstring)."""
@@ -169,11 +159,8 @@ def run(run_dir: Path, name: str, change: dict, seed: int = 0) -> tuple[dict, to
     texts = PromptCache(pipe.tokenizer, pipe.text_encoder)
     if settings["steps"]:
         null_text = texts([""])
-        if settings["min_timestep"]:
-            loss = lambda m, b: timestep_floor_loss(m, pipe.scheduler, b, null_text, settings["min_timestep"])
-        else:
-            loss = lambda m, b: text_unet_loss(m, pipe.scheduler, b["image"], b["text"], null_text,
-                                               condition_dropout=0.1, snr_gamma=settings["snr_gamma"])
+        loss = lambda m, b: text_unet_loss(m, pipe.scheduler, b["image"], b["text"], null_text, condition_dropout=0.1,
+                                           snr_gamma=settings["snr_gamma"], min_timestep=settings["min_timestep"])
         config = TrainConfig(steps=settings["steps"], learning_rate=settings["learning_rate"],
                              warmup_steps=min(30, settings["steps"] // 10), lr_schedule=settings["lr_schedule"],
                              ema_decay=0.999, seed=seed, description=f"content: {name}")

@@ -36,6 +36,25 @@ def test_condition_dropout_is_drawn_in_the_loss(p, low, high):
     assert low <= int(seen["drop"].sum()) <= high
 
 
+def test_min_timestep_draws_only_the_noisiest_steps():
+    seen = []
+
+    def denoiser(x, t, drop):
+        seen.append(t)
+        return torch.zeros_like(x)
+
+    scheduler = build_noise_scheduler()
+    torch.manual_seed(0)
+    diffusion_loss(denoiser, scheduler, torch.randn(2000, 2))
+    diffusion_loss(denoiser, scheduler, torch.randn(2000, 2), min_timestep=900)
+    everywhere, noisiest = seen
+    assert everywhere.min() < 100 and everywhere.max() >= 990
+    assert noisiest.min() >= 900 and noisiest.max() >= 990
+    for bad in (-1, 1000):
+        with pytest.raises(ValueError, match=r"min_timestep must be in \[0, 1000\)"):
+            diffusion_loss(denoiser, scheduler, torch.randn(4, 2), min_timestep=bad)
+
+
 def test_a_perfect_denoiser_has_zero_loss():
     """With the true target the loss is 0: the loss regresses exactly what the scheduler asks for."""
     scheduler = build_noise_scheduler()
