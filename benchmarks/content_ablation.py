@@ -39,7 +39,7 @@ from diffusers import UNet2DConditionModel
 from cmdkit import viz
 from cmdkit.data import captioned_batches
 from cmdkit.diffusion import diffusion_target, text_unet_loss, unet_denoiser
-from cmdkit.experiment import start
+from cmdkit.experiment import seed_everything, start
 from cmdkit.metrics import (PROBE_PROMPTS, binomial_interval, colour_accuracy, shape_accuracy, streak_accuracy,
                             streak_axis)
 from cmdkit.models import CMDAutoencoder
@@ -141,11 +141,18 @@ def with_pooled_text(unet: UNet2DConditionModel) -> UNet2DConditionModel:
     return widened
 
 
-def run(run_dir: Path, name: str, change: dict, seed: int = 0) -> tuple[dict, torch.Tensor]:
-    settings = {**RECIPE, **change}
-    exp = start("03_content_frames", preset="smoke", seed=seed, run_dir=str(run_dir))
+def load_run(run_dir: Path):
+    """Notebook 03's view of a finished run: its Experiment and the training clips' encodings
+    (notebook 01's autoencoder, cached in the run by notebook 03)."""
+    exp = start("03_content_frames", preset="smoke", seed=0, run_dir=str(run_dir))
     autoencoder = CMDAutoencoder.from_pretrained(exp.stage_output("01_autoencoder", "autoencoder")).eval()
     encoded, _ = exp.training_encodings(autoencoder, exp.frame_space(), exp.data_source(), 2048)
+    return exp, encoded
+
+
+def run(exp, encoded: dict, name: str, change: dict, seed: int = 0) -> tuple[dict, torch.Tensor]:
+    settings = {**RECIPE, **change}
+    seed_everything(seed)  # each variant from the same random state, whatever ran before it
     frames, captions = encoded["content_frame"].clamp(-1, 1), encoded["caption"]
     one_object = [i for i, c in enumerate(captions) if " and " not in c]
     row = {"variant": name, "change": change, "real_streak": streak_accuracy(frames[one_object],
@@ -192,16 +199,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
     args = parser.parse_args()
     log = args.out / f"content-ablation-{_dt.date.today().isoformat()}.jsonl"
-    exp = start("03_content_frames", preset="smoke", seed=0, run_dir=str(args.run_dir))
-    autoencoder = CMDAutoencoder.from_pretrained(exp.stage_output("01_autoencoder", "autoencoder")).eval()
-    encoded, _ = exp.training_encodings(autoencoder, exp.frame_space(), exp.data_source(), 2048)
+    exp, encoded = load_run(args.run_dir)
     single = [i for i, c in enumerate(encoded["caption"]) if " and " not in c]
     information = caption_information(encoded["content_frame"][single].clamp(-1, 1),
                                       [encoded["caption"][i] for i in single])
     print(f"error of the best caption-conditional mean on {len(single)} real content frames, knowing: "
           + "; ".join(f"{name} {error:.4f}" for name, error in information.items()), flush=True)
     for name in args.only:
-        row, samples = run(args.run_dir, name, VARIANTS[name])
+        row, samples = run(exp, encoded, name, VARIANTS[name])
         fig = viz.plot_image_grid([samples[:12], samples[12:24]], col_titles=[p[:26] for p in PROBE_PROMPTS])
         viz.figure_to_png(fig, args.out / f"content-ablation-{name}.png")
         with log.open("a") as f:
