@@ -27,8 +27,7 @@ from pathlib import Path
 import torch
 
 from cmdkit import CMDPipeline, viz
-from cmdkit.metrics import (PROBE_PROMPTS, binomial_interval, colour_accuracy, direction_accuracy, shape_accuracy,
-                            streak_accuracy)
+from cmdkit.metrics import PROBE_PROMPTS, binomial_interval, probe_videos, shape_accuracy, streak_accuracy
 
 
 def sweep_point(pipe: CMDPipeline, content_guidance: float, motion_guidance: float, seeds: int,
@@ -48,10 +47,9 @@ def sweep_point(pipe: CMDPipeline, content_guidance: float, motion_guidance: flo
     row = {"content_guidance": content_guidance, "motion_guidance": motion_guidance, "clips": len(captions),
            "seeds": [first_seed, first_seed + seeds - 1],
            "keyframe_logit": getattr(pipe.autoencoder.config, "keyframe_logit", 0.0)}
-    for probe, value in (("colour", colour_accuracy(middle, captions)),
-                         ("direction", direction_accuracy(videos, captions)),
-                         ("shape", shape_accuracy(middle, captions)),
-                         ("streak", streak_accuracy(frames, captions))):
+    scores = {**probe_videos(videos, captions),  # colour of the middle frame and direction, as notebook 05
+              "shape": shape_accuracy(middle, captions), "streak": streak_accuracy(frames, captions)}
+    for probe, value in scores.items():
         row[probe] = round(value, 3)
         row[f"{probe}_interval"] = [round(x, 3) for x in binomial_interval(value, len(captions))]
     return row, videos
