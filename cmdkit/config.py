@@ -180,7 +180,7 @@ PRESETS: dict[str, Preset] = {
         # 06 measures it); its step count here is only a cap.
         # The image prior's 1,200 steps: shape is learned late (the shape probe at equal seconds,
         # one-object stills: 37 % after 500 steps, 54 % after 1,350; colour from the first hundreds).
-        steps={"autoencoder": 300, "image_prior": 1200, "content": 300, "motion": 1800, "baseline": 1000,
+        steps={"autoencoder": 300, "image_prior": 1200, "content": 150, "motion": 1800, "baseline": 1000,
                "toy_classifier": 300},
         learning_rates={"autoencoder": 3e-3, "image_prior": 2e-3, "content": 5e-4, "motion": 2e-3, "baseline": 1e-3},
         batch_size=8,
