@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from cmdkit.metrics import psnr, ssim
+from cmdkit.metrics import error_where_moved, psnr, psnr_per_frame, ssim
 
 
 def _clips(seed=0, shape=(3, 3, 4, 32, 32)):
@@ -53,3 +53,33 @@ def test_ssim_rejects_bad_shapes():
         ssim(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 9))
     with pytest.raises(ValueError, match="expected"):
         ssim(torch.zeros(3, 8, 8), torch.zeros(3, 8, 8))
+
+
+def test_psnr_per_frame_finds_the_frame_that_is_wrong():
+    clips = _clips()
+    noisy = clips.clone()
+    noisy[:, :, 2] += 0.1  # every value of frame 2 off by 0.1: MSE 0.01, PSNR 10·log10(4 / 0.01) = 26.02 dB
+    per_frame = psnr_per_frame(noisy, clips)
+    assert per_frame.shape == (4,)
+    assert per_frame[2].item() == pytest.approx(26.02, abs=0.05)
+    assert (per_frame[[0, 1, 3]] > 100).all()  # exact frames: the 1e-12 floor, not infinity
+    with pytest.raises(ValueError, match="one shape"):
+        psnr_per_frame(noisy[:, :, :3], clips)
+
+
+def test_error_where_moved_splits_the_error_between_moving_and_still_pixels():
+    clips = torch.zeros(2, 3, 5, 8, 8)
+    clips[:, :, 4, 0, 0] = 1.0  # one pixel of the last frame changes: the only moved pixel
+    reconstruction = clips.clone()
+    reconstruction[:, :, 4, 0, 0] = 0.5  # error 0.25 there …
+    reconstruction[:, 0, 1, 5, 5] = 0.1  # … and 0.01 on one channel of a still pixel
+    split = error_where_moved(reconstruction, clips, reference_frame=2)
+    pixels = 2 * 5 * 8 * 8
+    assert split["moved_fraction"] == pytest.approx(2 / pixels)
+    assert split["error_share"] == pytest.approx(2 * 3 * 0.25 / (2 * 3 * 0.25 + 2 * 0.01))
+    assert split["mse_moved"] == pytest.approx(0.25)
+    assert split["mse_still"] == pytest.approx(2 * 0.01 / (2 * 3 * (pixels // 2 - 1)))
+    # the reference frame decides what moved: against the last frame, frames 0–3 moved at (0, 0)
+    assert error_where_moved(reconstruction, clips, reference_frame=-1)["moved_fraction"] == pytest.approx(8 / pixels)
+    with pytest.raises(ValueError, match="outside the clip"):
+        error_where_moved(reconstruction, clips, reference_frame=5)

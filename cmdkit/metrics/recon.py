@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["psnr", "ssim"]
+__all__ = ["psnr", "psnr_per_frame", "error_where_moved", "ssim"]
 
 
 def psnr(reconstruction: torch.Tensor, target: torch.Tensor, data_range: float = 2.0) -> torch.Tensor:
@@ -18,6 +18,43 @@ def psnr(reconstruction: torch.Tensor, target: torch.Tensor, data_range: float =
     half = data_range / 2
     error = (reconstruction.clamp(-half, half) - target).float().pow(2).flatten(1).mean(dim=1)
     return 10 * torch.log10(data_range**2 / error.clamp_min(1e-12))
+
+
+def psnr_per_frame(reconstruction: torch.Tensor, target: torch.Tensor, data_range: float = 2.0) -> torch.Tensor:
+    """PSNR in dB of each frame position, its squared error pooled over the batch: clips
+    (B, C, L, H, W) → (L,). Shows where in a clip a reconstruction fails (for CMD's keyframe
+    content frames: away from the middle frame)."""
+    if reconstruction.shape != target.shape or reconstruction.ndim != 5:
+        raise ValueError(f"expected two clips (B, C, L, H, W) of one shape; got {tuple(reconstruction.shape)} "
+                         f"and {tuple(target.shape)}")
+    half = data_range / 2
+    error = (reconstruction.clamp(-half, half) - target).float().pow(2).mean(dim=(0, 1, 3, 4))
+    return 10 * torch.log10(data_range**2 / error.clamp_min(1e-12))
+
+
+def error_where_moved(reconstruction: torch.Tensor, target: torch.Tensor, reference_frame: int,
+                      threshold: float = 0.05) -> dict[str, float]:
+    """How a reconstruction's squared error splits between the pixels that move and the rest.
+
+    A pixel of frame l *moved* if any channel of the target differs there from frame
+    ``reference_frame`` by more than ``threshold``. Returns ``moved_fraction`` (of all pixels),
+    ``error_share`` (of the total squared error on those pixels), and the mean squared error on
+    moved and on still pixels, ``mse_moved`` and ``mse_still``. Clips are (B, C, L, H, W).
+    """
+    if reconstruction.shape != target.shape or reconstruction.ndim != 5:
+        raise ValueError(f"expected two clips (B, C, L, H, W) of one shape; got {tuple(reconstruction.shape)} "
+                         f"and {tuple(target.shape)}")
+    if not -target.shape[2] <= reference_frame < target.shape[2]:
+        raise ValueError(f"reference_frame {reference_frame} is outside the clip's {target.shape[2]} frames")
+    reference = target.select(2, reference_frame).unsqueeze(2)  # (B, C, 1, H, W)
+    moved = ((target - reference).abs().amax(dim=1, keepdim=True) > threshold).expand_as(target)
+    error = (reconstruction.clamp(-1, 1) - target).float().pow(2)
+    total = error.sum().clamp_min(1e-12)
+    nan = torch.tensor(float("nan"))
+    return {"moved_fraction": moved.float().mean().item(),
+            "error_share": (error[moved].sum() / total).item(),
+            "mse_moved": (error[moved].mean() if moved.any() else nan).item(),
+            "mse_still": (error[~moved].mean() if (~moved).any() else nan).item()}
 
 
 def ssim(reconstruction: torch.Tensor, target: torch.Tensor, data_range: float = 2.0, window: int = 11,
