@@ -3,7 +3,8 @@
     python benchmarks/autoencoder_errors.py runs/demo
 
 Loads notebook 01's autoencoder from a pixel-space run on the toy world and reconstructs the
-notebook's 64 held-out clips (the same seed, so the mean PSNR is the notebook's). Prints
+notebook's held-out clips (its ``num_clips`` and ``seed``, read from the run, so the mean PSNR is
+the notebook's). Prints
 
 - the PSNR of each frame position (squared error pooled over the clips): with keyframe content
   frames (``keyframe_logit > 0``) the middle frame comes back almost exactly and the error grows
@@ -16,13 +17,13 @@ notebook's 64 held-out clips (the same seed, so the mean PSNR is the notebook's)
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import torch
 
 from cmdkit.config import get_preset
 from cmdkit.data import DataSource
+from cmdkit.experiment import load_metrics
 from cmdkit.metrics import error_where_moved, psnr, psnr_per_frame
 from cmdkit.models import CMDAutoencoder
 from cmdkit.space import FrameSpace
@@ -31,22 +32,20 @@ from cmdkit.space import FrameSpace
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="a run folder in which notebook 01 finished")
-    parser.add_argument("--clips", type=int, default=64)
-    parser.add_argument("--seed", type=int, default=0, help="the run's seed (notebook 01's held-out clips use seed + 10,000)")
     args = parser.parse_args()
     stage = args.run / "01_autoencoder"
     if not (stage / "autoencoder").exists():
         raise SystemExit(f"{args.run} has no 01_autoencoder/autoencoder: run notebook 01 there first")
     if FrameSpace.load(stage / "frame_space").latent:
         raise SystemExit(f"{args.run} is a latent-space run; this measures pixel-space autoencoders only")
-    params = json.loads((stage / "metrics.json").read_text())["params"]
+    params = load_metrics(stage)["params"]
     if params.get("data"):
         raise SystemExit(f"{args.run} was trained on {params['data']}; this measures toy-world runs only")
     model = CMDAutoencoder.from_pretrained(stage / "autoencoder").eval()
 
     data = get_preset(params["preset"]).data
     source = DataSource.open(None, data.num_frames, data.height, data.width)
-    held_out = source.held_out_clips(args.clips, seed=args.seed + 10_000)
+    held_out = source.held_out_clips(params["num_clips"], seed=params["seed"] + 10_000)  # notebook 01's
     videos = torch.stack([held_out[i]["video"] for i in range(len(held_out))])  # (N, C, L, H, W)
     pairs = torch.tensor([" and " in held_out[i]["caption"] for i in range(len(held_out))])
     with torch.no_grad():

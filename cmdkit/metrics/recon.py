@@ -17,19 +17,28 @@ def psnr(reconstruction: torch.Tensor, target: torch.Tensor, data_range: float =
         raise ValueError(f"shapes differ: {tuple(reconstruction.shape)} vs {tuple(target.shape)}")
     half = data_range / 2
     error = (reconstruction.clamp(-half, half) - target).float().pow(2).flatten(1).mean(dim=1)
-    return 10 * torch.log10(data_range**2 / error.clamp_min(1e-12))
+    return _decibels(error, data_range)
+
+
+def _decibels(mean_squared_error: torch.Tensor, data_range: float) -> torch.Tensor:
+    """PSNR in dB from a mean squared error; the 1e-12 floor keeps an exact match finite."""
+    return 10 * torch.log10(data_range**2 / mean_squared_error.clamp_min(1e-12))
+
+
+def _check_clips(reconstruction: torch.Tensor, target: torch.Tensor) -> None:
+    if reconstruction.shape != target.shape or reconstruction.ndim != 5:
+        raise ValueError(f"expected two clips (B, C, L, H, W) of one shape; got {tuple(reconstruction.shape)} "
+                         f"and {tuple(target.shape)}")
 
 
 def psnr_per_frame(reconstruction: torch.Tensor, target: torch.Tensor, data_range: float = 2.0) -> torch.Tensor:
     """PSNR in dB of each frame position, its squared error pooled over the batch: clips
     (B, C, L, H, W) → (L,). Shows where in a clip a reconstruction fails (for CMD's keyframe
     content frames: away from the middle frame)."""
-    if reconstruction.shape != target.shape or reconstruction.ndim != 5:
-        raise ValueError(f"expected two clips (B, C, L, H, W) of one shape; got {tuple(reconstruction.shape)} "
-                         f"and {tuple(target.shape)}")
+    _check_clips(reconstruction, target)
     half = data_range / 2
     error = (reconstruction.clamp(-half, half) - target).float().pow(2).mean(dim=(0, 1, 3, 4))
-    return 10 * torch.log10(data_range**2 / error.clamp_min(1e-12))
+    return _decibels(error, data_range)
 
 
 def error_where_moved(reconstruction: torch.Tensor, target: torch.Tensor, reference_frame: int,
@@ -41,9 +50,7 @@ def error_where_moved(reconstruction: torch.Tensor, target: torch.Tensor, refere
     ``error_share`` (of the total squared error on those pixels), and the mean squared error on
     moved and on still pixels, ``mse_moved`` and ``mse_still``. Clips are (B, C, L, H, W).
     """
-    if reconstruction.shape != target.shape or reconstruction.ndim != 5:
-        raise ValueError(f"expected two clips (B, C, L, H, W) of one shape; got {tuple(reconstruction.shape)} "
-                         f"and {tuple(target.shape)}")
+    _check_clips(reconstruction, target)
     if not -target.shape[2] <= reference_frame < target.shape[2]:
         raise ValueError(f"reference_frame {reference_frame} is outside the clip's {target.shape[2]} frames")
     reference = target.select(2, reference_frame).unsqueeze(2)  # (B, C, 1, H, W)
