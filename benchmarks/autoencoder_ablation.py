@@ -41,6 +41,9 @@ VARIANTS = {
     "shared+refiner": {"importance_per_channel": False, "refiner_width": 32, "keyframe_logit": 0.0},
     # The weights start at the middle frame instead of uniform: the smoke preset.
     "shared+refiner+keyframe": {"importance_per_channel": False, "refiner_width": 32, "keyframe_logit": 4.0},
+    # The decoder copies each pixel from x̄ within ±10 pixels (a softmax over offsets) before its residual.
+    "shared+refiner+keyframe+copy": {"importance_per_channel": False, "refiner_width": 32, "keyframe_logit": 4.0,
+                                     "copy_radius": 10},
     # The total-variation weight on the importance weights (the recipe's 0.05): large values make
     # the weights the same at every pixel, so x̄ becomes one weighting of whole frames.
     "smoothness1": {"importance_per_channel": False, "refiner_width": 32, "keyframe_logit": 0.0, "smoothness": 1.0},
