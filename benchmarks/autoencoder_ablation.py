@@ -36,18 +36,21 @@ from cmdkit.models.autoencoder import reconstruction_loss, weight_entropy
 
 # One change at a time, each spelled out in full so that it does not depend on the preset's defaults.
 VARIANTS = {
-    "per-channel": {"importance_per_channel": True, "refiner_width": 0, "keyframe_logit": 0.0},  # the paper's
-    "shared": {"importance_per_channel": False, "refiner_width": 0, "keyframe_logit": 0.0},
-    "shared+refiner": {"importance_per_channel": False, "refiner_width": 32, "keyframe_logit": 0.0},
+    "per-channel": {"importance_per_channel": True, "refiner_width": 0, "keyframe_logit": 0.0, "copy_radius": 0},  # the paper's
+    "shared": {"importance_per_channel": False, "refiner_width": 0, "keyframe_logit": 0.0, "copy_radius": 0},
+    "shared+refiner": {"importance_per_channel": False, "refiner_width": 32, "keyframe_logit": 0.0, "copy_radius": 0},
     # The weights start at the middle frame instead of uniform: the smoke preset.
-    "shared+refiner+keyframe": {"importance_per_channel": False, "refiner_width": 32, "keyframe_logit": 4.0},
+    "shared+refiner+keyframe": {"importance_per_channel": False, "refiner_width": 32, "keyframe_logit": 4.0, "copy_radius": 0},
     # The decoder copies each pixel from x̄ within ±10 pixels (a softmax over offsets) before its residual.
     "shared+refiner+keyframe+copy": {"importance_per_channel": False, "refiner_width": 32, "keyframe_logit": 4.0,
                                      "copy_radius": 10},
+    # The paper's Table 4b for the smoke preset's autoencoder: x̄ the plain mean, all else the same.
+    "plain-average+copy": {"importance_per_channel": False, "refiner_width": 32, "keyframe_logit": 4.0,
+                           "copy_radius": 10, "learned_importance": False},
     # The total-variation weight on the importance weights (the recipe's 0.05): large values make
     # the weights the same at every pixel, so x̄ becomes one weighting of whole frames.
-    "smoothness1": {"importance_per_channel": False, "refiner_width": 32, "keyframe_logit": 0.0, "smoothness": 1.0},
-    "smoothness5": {"importance_per_channel": False, "refiner_width": 32, "keyframe_logit": 0.0, "smoothness": 5.0},
+    "smoothness1": {"importance_per_channel": False, "refiner_width": 32, "keyframe_logit": 0.0, "copy_radius": 0, "smoothness": 1.0},
+    "smoothness5": {"importance_per_channel": False, "refiner_width": 32, "keyframe_logit": 0.0, "copy_radius": 0, "smoothness": 5.0},
 }
 
 

@@ -118,9 +118,9 @@ def test_preset_sizes():
 
 
 def test_smoke_model_learns_the_toy_world():
-    """In 300 steps (the preset trains 800) the reconstruction loss falls by at least 40 %, the model
-    beats the mean-frame baseline on held-out clips by 5 dB (7.0 here; without copying from x̄ it
-    was 2.8), and x̄ picks frames where things move instead of averaging them. Seeded: the model's
+    """Within the smoke budget the reconstruction loss falls by at least 40 % (about 47 % here),
+    the model beats the mean-frame baseline on held-out clips by 2 dB, and x̄ picks frames where
+    things move instead of averaging them. Seeded: the model's
     initial weights would otherwise depend on the tests that ran before."""
     from cmdkit.data import ToyVideoDataset
     from cmdkit.metrics import psnr
@@ -133,7 +133,7 @@ def test_smoke_model_learns_the_toy_world():
     torch.manual_seed(0)
     model = CMDAutoencoder.from_preset(preset)
     result = train(model, reconstruction_loss, dataset_batches(world, preset.batch_size),
-                   TrainConfig(steps=300, learning_rate=preset.learning_rates["autoencoder"],
+                   TrainConfig(steps=preset.steps["autoencoder"], learning_rate=preset.learning_rates["autoencoder"],
                                warmup_steps=20, log_every=10, ema_decay=None, progress=False))
     first, last = result.losses[0], sum(result.losses[-5:]) / 5  # the end, averaged over 5 logged batches
     assert last < 0.6 * first, f"loss {first:.4f} → {last:.4f}"
@@ -142,8 +142,7 @@ def test_smoke_model_learns_the_toy_world():
     with torch.no_grad():
         recon = result.model.eval()(held_out).sample
     mean_frame = held_out.mean(dim=2, keepdim=True).expand_as(held_out)
-    gain = psnr(recon, held_out).mean() - psnr(mean_frame, held_out).mean()
-    assert gain > 5.0, f"{gain:.2f} dB over the mean frame"
+    assert psnr(recon, held_out).mean() > psnr(mean_frame, held_out).mean() + 2.0
     # x̄ must not collapse to the plain mean: where something moves, the importance weights pick
     # frames. A decoder that can sharpen x̄ by itself leaves them uniform, at log L = 2.08 (a
     # refiner reading x̄ did; see PixelRefiner), and training may pull them there from the
@@ -362,9 +361,39 @@ def test_copying_decoder_starts_near_the_content_frame_and_learns_where_to_copy(
         CMDAutoencoder(width=32, depth=1, heads=2, copy_radius=-1)
 
 
-def test_presets_choose_the_copy_radius():
+def test_copy_radius_is_an_option_that_latent_mode_rescales():
+    from dataclasses import replace
+
     from cmdkit.config import in_latent_space
 
-    assert CMDAutoencoder.from_preset(PRESETS["smoke"]).config.copy_radius == 10  # objects move ≤ 9 px from x̄'s frame
-    assert CMDAutoencoder.from_preset(PRESETS["paper"]).config.copy_radius == 0  # the published decoder
-    assert in_latent_space(PRESETS["smoke"]).autoencoder.copy_radius == 2  # the same reach in 8× smaller latents
+    for name in ("smoke", "classroom", "paper"):  # every preset keeps the paper's decoder
+        assert CMDAutoencoder.from_preset(PRESETS[name]).config.copy_radius == 0
+    copying = replace(PRESETS["smoke"], autoencoder=replace(PRESETS["smoke"].autoencoder, copy_radius=10))
+    assert CMDAutoencoder.from_preset(copying).config.copy_radius == 10
+    assert in_latent_space(copying).autoencoder.copy_radius == 2  # the same reach in 8× smaller latents
+
+
+def test_copying_decoder_learns_the_toy_world_faster():
+    """With copy_radius = 10, 300 smoke steps beat the mean frame by 5 dB on held-out clips (7.0
+    here); the paper's decoder with the same recipe gains 2.8 (test_smoke_model_learns_the_toy_world)."""
+    from cmdkit.data import ToyVideoDataset
+    from cmdkit.data.batches import dataset_batches
+    from cmdkit.metrics import psnr
+    from cmdkit.train import TrainConfig, train
+
+    preset = PRESETS["smoke"]
+    d = preset.data
+    world = ToyVideoDataset(1_000_000, d.num_frames, d.height, d.width, num_objects=(1, 2), seed=0)
+    torch.manual_seed(0)
+    model = CMDAutoencoder.from_preset(preset, copy_radius=10)
+    result = train(model, reconstruction_loss, dataset_batches(world, preset.batch_size),
+                   TrainConfig(steps=300, learning_rate=preset.learning_rates["autoencoder"],
+                               warmup_steps=20, log_every=10, ema_decay=None, progress=False))
+    held_out = torch.stack([ToyVideoDataset(32, d.num_frames, d.height, d.width, (1, 2), seed=123)[i]["video"]
+                            for i in range(32)])
+    with torch.no_grad():
+        recon = result.model.eval()(held_out).sample
+    mean_frame = held_out.mean(dim=2, keepdim=True).expand_as(held_out)
+    gain = psnr(recon, held_out).mean() - psnr(mean_frame, held_out).mean()
+    assert gain > 5.0, f"{gain:.2f} dB over the mean frame"
+
