@@ -88,7 +88,7 @@ class AutoencoderSize:
     # (the paper, and every preset). It reconstructs far better: on the smoke world (objects move up
     # to 9 px from the middle frame) R = 10 gives 27.5 dB at 300 steps against 24.1, and 30.5 dB at
     # 800 steps in a full smoke run. But its motion latent is harder to generate: in that run the
-    # motion model's direction probe read 78 % of 64 clips (97 % without copying) and text to video
+    # motion model's direction probe read 78 % of 64 clips (95–97 % without copying) and text to video
     # 79 % of 48 (100 %). Notebook 01 gives the measurements; see cmdkit.models.autoencoder.copy_from.
     copy_radius: int = 0
 

@@ -55,7 +55,7 @@ copying at 300 steps, 29.7 at 600, 30.8 at 900, for about 10 % more time a step.
 bilinearly (tried first) did not learn to move anything: its gradient sees only a pixel's
 neighbours, a softmax's sees every offset. Why it is not the default: the motion latent it learns is
 harder to generate (in a full smoke run at 800 steps and 30.5 dB, the motion model's direction probe
-read 78 % of 64 clips, against 97 % with the paper's decoder; notebook 01 has the measurements).
+read 78 % of 64 clips, against 95–97 % with the paper's decoder; notebook 01 has the measurements).
 
 Beyond the public reference code: fixed sin-cos position embeddings in time and in each
 spatial axis (frame order is visible to the model; any L, any H'×W' including non-square),
@@ -154,11 +154,11 @@ def copy_from(frame: torch.Tensor, row_logits: torch.Tensor, col_logits: torch.T
     r = row_logits.shape[1] // 2
     rows = row_logits.float().softmax(dim=1).permute(0, 2, 3, 4, 1).unsqueeze(1)  # (B, 1, L, H, W, K)
     cols = col_logits.float().softmax(dim=1).permute(0, 2, 3, 4, 1).unsqueeze(1)
-    frame = frame.float()
+    dtype, frame = frame.dtype, frame.float()
     along_row = torch.nn.functional.pad(frame, (r, r, 0, 0), mode="replicate").unfold(3, 2 * r + 1, 1)  # (B, C, H, W, K)
     t = (along_row.unsqueeze(2) * cols).sum(dim=-1)  # (B, C, L, H, W)
     along_col = torch.nn.functional.pad(t, (0, 0, r, r, 0, 0), mode="replicate").unfold(3, 2 * r + 1, 1)
-    return (along_col * rows).sum(dim=-1)  # (B, C, L, H, W)
+    return (along_col * rows).sum(dim=-1).to(dtype)  # (B, C, L, H, W)
 
 
 @dataclass
