@@ -21,11 +21,12 @@ import argparse
 import datetime as _dt
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from cmdkit.config import get_preset
+from cmdkit.config import Preset, get_preset
 from cmdkit.data import DataSource, ToyVideoDataset, captioned_batches
 from cmdkit.diffusion import text_unet_loss
 from cmdkit.experiment import load_metrics
@@ -51,22 +52,41 @@ def _toy_clips(count: int, seed: int, num_frames: int, height: int, width: int):
     return torch.stack([world[i]["video"] for i in range(count)]), [world[i]["caption"] for i in range(count)]
 
 
-def run(name: str, change: dict, run_dir: Path, seconds: float, clips: int, classifier, seed: int = 0) -> dict:
-    params = load_metrics(run_dir / "06_evaluation").get("params") or {"preset": "smoke"}
-    preset = get_preset(params["preset"])
-    data = preset.data
-    space = FrameSpace.load(run_dir / "01_autoencoder" / "frame_space")
-    if space.latent:
-        raise SystemExit("this measures pixel-space runs only")
-    content_model = run_dir / "03_content_frames" / "content_model"
-    tokenizer, text_encoder = load_text_encoder(content_model / "text_encoder", content_model / "tokenizer")
-    texts = PromptCache(tokenizer, text_encoder)
+@dataclass
+class Inputs:
+    """What every variant shares, loaded once: the run's preset, frame space and text encoder, the
+    training clips, and notebook 06's captions and reference clips."""
 
-    source = DataSource.open(None, data.num_frames, data.height, data.width)
-    world = source.training_clips(seed=seed, length=2048)
-    train_clips = torch.stack([world[i]["video"] for i in range(len(world))])
-    train_captions = [world[i]["caption"] for i in range(len(world))]
+    preset: Preset
+    space: FrameSpace
+    tokenizer: object
+    text_encoder: object
+    texts: PromptCache
+    train_clips: torch.Tensor
+    train_captions: list[str]
+    captions: list[str]
+    reference: torch.Tensor
 
+    @classmethod
+    def load(cls, run_dir: Path, clips: int, seed: int = 0) -> "Inputs":
+        params = load_metrics(run_dir / "06_evaluation").get("params") or {"preset": "smoke"}
+        preset = get_preset(params["preset"])
+        data = preset.data
+        space = FrameSpace.load(run_dir / "01_autoencoder" / "frame_space")
+        if space.latent:
+            raise SystemExit("this measures pixel-space runs only")
+        content_model = run_dir / "03_content_frames" / "content_model"
+        tokenizer, text_encoder = load_text_encoder(content_model / "text_encoder", content_model / "tokenizer")
+        world = DataSource.open(None, data.num_frames, data.height, data.width).training_clips(seed=seed, length=2048)
+        _, captions = _toy_clips(clips, seed + 70_000, data.num_frames, data.height, data.width)  # notebook 06's captions
+        reference, _ = _toy_clips(clips, seed + 71_000, data.num_frames, data.height, data.width)  # and its reference clips
+        return cls(preset, space, tokenizer, text_encoder, PromptCache(tokenizer, text_encoder),
+                   torch.stack([world[i]["video"] for i in range(len(world))]),
+                   [world[i]["caption"] for i in range(len(world))], captions, reference)
+
+
+def run(name: str, change: dict, inputs: Inputs, seconds: float, classifier, seed: int = 0) -> dict:
+    preset, space, texts, data = inputs.preset, inputs.space, inputs.texts, inputs.preset.data
     torch.manual_seed(seed)
     unet = build_baseline_unet(preset, space, cross_attention_dim=texts.dim, **change.get("unet", {}))
     schedule = space.noise_scheduler()
@@ -75,11 +95,11 @@ def run(name: str, change: dict, run_dir: Path, seconds: float, clips: int, clas
                          learning_rate=change.get("learning_rate", preset.learning_rates["baseline"]),
                          warmup_steps=5, ema_decay=0.999, seed=seed, description=f"direct video UNet: {name}")
     result = train(unet, lambda m, b: text_unet_loss(m, schedule, b["image"], b["text"], null_text),
-                   captioned_batches(train_clips, train_captions, texts, preset.batch_size, seed=seed), config)
-    direct = DirectVideoPipeline(unet=result.ema_model, scheduler=schedule, text_encoder=text_encoder, tokenizer=tokenizer)
-
-    _, captions = _toy_clips(clips, seed + 70_000, data.num_frames, data.height, data.width)  # notebook 06's captions
-    reference, _ = _toy_clips(clips, seed + 71_000, data.num_frames, data.height, data.width)  # and its reference clips
+                   captioned_batches(inputs.train_clips, inputs.train_captions, texts, preset.batch_size, seed=seed),
+                   config)
+    direct = DirectVideoPipeline(unet=result.ema_model, scheduler=schedule, text_encoder=inputs.text_encoder,
+                                 tokenizer=inputs.tokenizer)
+    captions, clips = inputs.captions, len(inputs.captions)
     start = time.perf_counter()
     with torch.no_grad():
         videos = direct(captions, num_frames=data.num_frames, height=data.height, width=data.width, num_inference_steps=20,
@@ -88,7 +108,7 @@ def run(name: str, change: dict, run_dir: Path, seconds: float, clips: int, clas
     row = {"variant": name, "change": {k: (list(v["block_out_channels"]) if k == "unet" else v) for k, v in change.items()},
            "seconds": round(result.seconds, 1), "steps": result.final_step, "clips": clips,
            "loss_last": round(sum(result.losses[-5:]) / len(result.losses[-5:]), 4),
-           "fvd_toy": round(toy_fvd(reference, videos, classifier).value, 2), "sample_s_per_clip": round(sample_s, 2)}
+           "fvd_toy": round(toy_fvd(inputs.reference, videos, classifier).value, 2), "sample_s_per_clip": round(sample_s, 2)}
     for probe, value in probe_videos(videos, captions).items():
         row[probe] = round(value, 3)
         row[f"{probe}_interval"] = [round(x, 3) for x in binomial_interval(value, clips)]
@@ -106,8 +126,9 @@ def main() -> None:
     data = get_preset("smoke").data
     classifier, _ = train_toy_classifier(data.num_frames, data.height, data.width, steps=300, seed=0, progress=False)
     log = args.out / f"baseline-ablation-{_dt.date.today().isoformat()}.jsonl"
+    inputs = Inputs.load(args.run, args.clips)
     for name in args.only:
-        row = run(name, VARIANTS[name], args.run, args.seconds, args.clips, classifier)
+        row = run(name, VARIANTS[name], inputs, args.seconds, classifier)
         with log.open("a") as f:
             f.write(json.dumps(row) + "\n")
         print(f"{name:10s} {row['steps']:5d} steps in {row['seconds']:.0f} s   FVD-toy {row['fvd_toy']:7.2f}   "

@@ -19,11 +19,10 @@ It explains why a decoder that reconstructs better can make a worse generator: n
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-import diffusers
 import torch
+from diffusers import DDIMScheduler
 
 from cmdkit.config import get_preset
 from cmdkit.data import ToyVideoDataset
@@ -51,8 +50,7 @@ def main() -> None:
 
     autoencoder = CMDAutoencoder.from_pretrained(args.run / "01_autoencoder" / "autoencoder").eval()
     motion_model = MotionDiT.from_pretrained(motion_stage / "motion_model").eval()
-    scheduler_config = json.loads((motion_stage / "motion_scheduler" / "scheduler_config.json").read_text())
-    scheduler = getattr(diffusers, scheduler_config["_class_name"]).from_config(scheduler_config)
+    scheduler = DDIMScheduler.from_pretrained(motion_stage / "motion_scheduler")  # as notebook 05 loads it
     content_model = args.run / "03_content_frames" / "content_model"
     texts = PromptCache(*load_text_encoder(content_model / "text_encoder", content_model / "tokenizer"))
 
