@@ -417,6 +417,8 @@ def markdown(report: dict) -> str:
         lines += ["", f"Direct / CMD (DDIM, same steps): **{sampling['direct_over_cmd']:.1f}×**. The image decoder "
                       f"(SD's VAE design, {dec['frames']} frames of {dec['latent_size'][0]}×{dec['latent_size'][1]} "
                       f"latents), apart: {dec['seconds']:.3f} s, peak {_fmt(dec['peak_gb'])} GB."]
+        if sampling.get("seconds"):
+            lines[-1] += f" The section took {sampling['seconds']:.0f} s{', compiling included' if sampling['compile'] else ''}."
     if report.get("compile_failed"):
         lines += ["", f"Compiled sampling failed: {report['compile_failed']}"]
     if report.get("training"):
@@ -428,6 +430,8 @@ def markdown(report: dict) -> str:
                          f"{'yes' if t['checkpointing'] else 'no'} | {t['steps_per_s']:.2f} | "
                          f"{_fmt(t['peak_gb'])} | {_fmt(t['full_steps'], ',')} | "
                          f"{_fmt(t['projected_minutes'], '.1f')} min |")
+    if report.get("training_skipped"):
+        lines += ["", f"Training slices not run, the budget spent: {', '.join(report['training_skipped'])}."]
     if report.get("notebooks_skipped"):
         lines += ["", f"Notebooks not run: {report['notebooks_skipped']}."]
     if report.get("notebooks"):
@@ -482,8 +486,10 @@ def run_device_check(device: str = "cuda", quick: bool = False, compile: bool | 
     save()
     report["sampling"] = []
     for compiled in ([False, True] if settings.compile else [False]):
+        section_began = time.time()
         try:
             report["sampling"].append(time_sampling(settings, compiled, echo))
+            report["sampling"][-1]["seconds"] = round(time.time() - section_began, 1)  # compiling included
         except Exception as err:  # a compiler failure must not cost the rest of a short lending
             if not compiled:
                 raise
@@ -492,7 +498,12 @@ def run_device_check(device: str = "cuda", quick: bool = False, compile: bool | 
         save()
     report["training"] = []
     for stage in ("autoencoder", "content", "motion", "baseline"):
+        if time.time() - began > budget_s:  # a lending's end is hard: keep what was measured
+            report.setdefault("training_skipped", []).append(stage)
+            echo(f"  training slice: {stage} not run, the budget is spent")
+            continue
         echo(f"  training slice: {stage} ({settings.training_preset})…")
+        stage_began = time.time()
         try:
             result = time_training_stage(stage, settings.training_preset, device, settings.train_steps, settings.dtype)
         except torch.cuda.OutOfMemoryError:  # then with gradient checkpointing, and say so
@@ -500,8 +511,10 @@ def run_device_check(device: str = "cuda", quick: bool = False, compile: bool | 
             result = time_training_stage(stage, settings.training_preset, device, settings.train_steps,
                                          settings.dtype, checkpointing=True)
             result["note"] = "out of memory without gradient checkpointing"
+        result["seconds"] = round(time.time() - stage_began, 1)  # building, warm-up and timed steps
         report["training"].append(result)
         save()
+    save()
     if notebooks:
         left = budget_s - (time.time() - began)
         if left >= NOTEBOOK_SECONDS:

@@ -10,13 +10,14 @@ from cmdkit.cli import main
 
 
 def test_quick_device_check_writes_every_section(tmp_path, capsys, monkeypatch):
-    # A one-second budget: every measurement still runs, the notebook series (last) is skipped and says why.
+    # A two-minute budget: every measurement runs (about 50 s here), the notebook series (last) is
+    # skipped and says why.
     # A compiler that fails costs only the compiled table: the check records why and goes on.
     def no_compiler(*args, **kwargs):
         raise RuntimeError("no compiler here")
 
     monkeypatch.setattr(torch, "compile", no_compiler)
-    assert main(["device-check", "--device", "cpu", "--quick", "--notebooks", "--budget", "1", "--compile",
+    assert main(["device-check", "--device", "cpu", "--quick", "--notebooks", "--budget", "120", "--compile",
                  "--out", str(tmp_path)]) == 0
     [report_file] = tmp_path.glob("device-check-*.json")
     report = json.loads(report_file.read_text())
@@ -40,6 +41,25 @@ def test_quick_device_check_writes_every_section(tmp_path, capsys, monkeypatch):
     for heading in ("matmul peak", "## Sampling one video", "## Training slices", "Direct / CMD", "Notebooks not run"):
         assert heading in text
     assert "results:" in capsys.readouterr().out
+
+
+def test_a_spent_budget_skips_the_training_slices_and_says_so(tmp_path, monkeypatch):
+    """A lending's end is hard: once the budget is spent the remaining sections are reported as
+    not run instead of timed (on an H200 the compiled sampling alone took minutes)."""
+    from cmdkit import device_check
+
+    timed = []
+    monkeypatch.setattr(device_check, "matmul_peak", lambda *a: 1.0)
+    monkeypatch.setattr(device_check, "time_sampling", lambda *a: {
+        "preset": "smoke", "shape": [8, 32, 32], "dtype": "torch.float32", "compile": False, "runs": {},
+        "direct_over_cmd": 10.0, "image_decoder": {"seconds": 0.1, "peak_gb": None, "frames": 8, "latent_size": [32, 32]}})
+    monkeypatch.setattr(device_check, "time_training_stage", lambda stage, *a, **k: timed.append(stage))
+    path = device_check.run_device_check("cpu", quick=True, notebooks=False, out=str(tmp_path), budget_s=0,
+                                         echo=lambda *a: None)
+    report = json.loads(path.with_suffix(".json").read_text())
+    assert timed == [] and report["training"] == []
+    assert report["training_skipped"] == ["autoencoder", "content", "motion", "baseline"]
+    assert "Training slices not run, the budget spent: autoencoder, content, motion, baseline" in path.read_text()
 
 
 def test_cuda_asked_for_without_cuda_is_a_clear_error(tmp_path):

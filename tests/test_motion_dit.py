@@ -30,6 +30,29 @@ def test_shapes_square_and_non_square(h, w):
     assert out.shape == z.shape and torch.isfinite(out).all()
 
 
+def test_position_tables_are_made_once_per_grid(monkeypatch):
+    """Denoising steps reuse the position tables: a table built afresh per step is a host-to-device
+    copy per step on a GPU, and each makes the host wait. A table first made while sampling (in
+    inference mode) still serves training."""
+    from cmdkit.models import layers
+
+    layers.position_table.cache_clear()
+    built = []
+    real = layers.sincos_2d
+    monkeypatch.setattr(layers, "sincos_2d", lambda *a: built.append(a) or real(*a))
+    model = randomise(MotionDiT(**TINY))
+    z, x = inputs(w=32)  # a 4×6 motion grid and a 4×8 content grid
+    text = torch.randn(2, 5, 384)
+    with torch.inference_mode():
+        for t in (900, 500, 100):
+            model(z, t, x, encoder_hidden_states=text)
+    assert len(built) == 2  # the motion grid and the content grid, once each
+    loss = model(z, 10, x, encoder_hidden_states=text).sample.square().mean()
+    loss.backward()  # would raise if an inference-mode table were saved for backward
+    assert len(built) == 2 and model.motion_embed.weight.grad is not None
+    assert torch.equal(layers.position_table(4, 2, 32, torch.device("cpu"), torch.float32), real(4, 2, 32))
+
+
 def test_untrained_model_predicts_zero():
     """adaLN-Zero: every block starts as the identity and the output layer at zero."""
     model = MotionDiT(**TINY)

@@ -74,7 +74,7 @@ from einops import rearrange
 from torch import nn
 
 from .loading import CheckedLoadingMixin
-from .layers import SpaceTimeBlock, init_linears, sincos_1d, sincos_2d
+from .layers import SpaceTimeBlock, init_linears, position_table
 
 __all__ = ["CMDAutoencoder", "CMDEncoding", "CMDAutoencoderOutput", "PixelRefiner", "content_frame", "copy_from",
            "weight_smoothness", "weight_entropy", "reconstruction_loss"]
@@ -196,8 +196,8 @@ class _VideoTransformer(nn.Module):
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         b, l, h, w, d = tokens.shape
-        space = sincos_2d(h, w, d).to(tokens).view(1, 1, h * w, d)
-        time = sincos_1d(torch.arange(l), d).to(tokens).view(1, l, 1, d)
+        space = position_table(h, w, d, tokens.device, tokens.dtype).view(1, 1, h * w, d)
+        time = position_table(1, l, d, tokens.device, tokens.dtype).view(1, l, 1, d)
         x = tokens.reshape(b, l, h * w, d) + space + time  # (B, L, N, width)
         for block in self.blocks:
             if self.gradient_checkpointing and torch.is_grad_enabled():
