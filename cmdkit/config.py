@@ -85,11 +85,12 @@ class AutoencoderSize:
     # The classroom preset starts the same way (16 frames: 78 % of the weight); not yet measured there.
     keyframe_logit: float = 0.0
     # How far (in pixels, or latent cells) the decoder may copy each pixel from in x̄; 0: no copying
-    # (the paper, and every preset). It reconstructs far better: on the smoke world (objects move up
-    # to 9 px from the middle frame) R = 10 gives 27.5 dB at 300 steps against 24.1, and 30.5 dB at
-    # 800 steps in a full smoke run. But its motion latent is harder to generate: in that run the
-    # motion model's direction probe read 78 % of 64 clips (95–97 % without copying) and text to video
-    # 79 % of 48 (100 %). Notebook 01 gives the measurements; see cmdkit.models.autoencoder.copy_from.
+    # (the paper). It reconstructs far better: on the smoke world (objects move up to 9 px from the
+    # middle frame) R = 10 gives 27.5 dB at 300 steps against 24.1, and 30.6 dB at 800 steps. Its motion
+    # latent is generated well only by a motion model that sees x̄ in 4×4 patches (the smoke preset's
+    # content_patch_size): with the paper's 8×8 the direction probe read 78 % of 64 clips, with 4×4 98 %.
+    # The smoke preset copies (R = 10); classroom and paper keep the paper's decoder, not yet measured
+    # with copying. Notebook 01 gives the measurements; see cmdkit.models.autoencoder.copy_from.
     copy_radius: int = 0
 
 
@@ -180,15 +181,20 @@ PRESETS: dict[str, Preset] = {
         description="CPU in minutes (CI, laptops)",
         data=DataConfig(num_frames=8, height=32, width=32),
         autoencoder=AutoencoderSize(width=64, depth=2, heads=4, patch_size=4, importance_per_channel=False,
-                                    refiner_width=32, keyframe_logit=4.0),
-        motion=MotionSize("smoke", patch_size=2, content_patch_size=8, batch_size=32),
+                                    refiner_width=32, keyframe_logit=4.0, copy_radius=10),
+        # Content patches of 4 pixels, not the paper's 8: the copying decoder's motion latent says
+        # where, to the pixel, to fetch each moving object from in x̄, and a motion model that sees
+        # x̄ in 8×8 patches could not tell: its direction probe read 78 % of 64 clips after 1,800
+        # steps, and 98 % (92–100) after 900 steps with 4×4 patches, at about twice the cost a step
+        # (benchmarks/copy-decoder-rate-2026-12-04.jsonl; notebook 01, §6).
+        motion=MotionSize("smoke", patch_size=2, content_patch_size=4, batch_size=32),
         content_unet=_CONTENT_UNETS["smoke"], baseline_unet=_BASELINE_UNETS["smoke"],
         # The direct baseline trains for as long as CMD's video stages did in the same run (notebook
         # 06 measures it); its step count here is only a cap.
         # The image prior's 1,200 steps: shape is learned late (the shape probe at equal seconds,
         # one-object stills: 37 % after 500 steps, 54 % after 1,350; colour from the first hundreds;
         # benchmarks/prior_ablation.py: shape 83 % of 54 samples at 1,000 steps, 98 % at 1,200).
-        steps={"autoencoder": 300, "image_prior": 1200, "content": 150, "motion": 1800, "baseline": 1000,
+        steps={"autoencoder": 800, "image_prior": 1200, "content": 150, "motion": 900, "baseline": 1000,
                "toy_classifier": 300},
         learning_rates={"autoencoder": 3e-3, "image_prior": 2e-3, "content": 5e-4, "motion": 2e-3, "baseline": 1e-3},
         batch_size=8,
@@ -320,6 +326,8 @@ PARAM_RULES: dict[str, _Rule] = {
     "fps": lambda n, v: check_int(n, v, minimum=1, maximum=120),
     "num_images": lambda n, v: check_int(n, v, minimum=1, maximum=1_000_000),
     "smoothness": lambda n, v: check_float(n, v, minimum=0.0, maximum=10.0),
+    "copy_radius": lambda n, v: check_int(n, v, minimum=0, maximum=64),
+    "motion_channels": lambda n, v: check_int(n, v, minimum=1, maximum=256),
     "sampling_steps": lambda n, v: check_int(n, v, minimum=1, maximum=1000),
     "guidance_scale": lambda n, v: check_float(n, v, minimum=1.0, maximum=50.0),
     "content_steps": lambda n, v: check_int(n, v, minimum=1, maximum=1000),
@@ -349,8 +357,8 @@ def _check_path(name: str, value: Any) -> str:
 def validate_params(preset: Any, **params: Any) -> tuple[Preset, dict[str, Any]]:
     """Check a notebook's parameters against the preset; return ``(preset, cleaned)``.
 
-    ``None`` means "the preset's default" for ``num_frames``, ``height``, ``width`` and
-    ``batch_size``; for ``train_steps`` and ``learning_rate`` it stays ``None`` and the
+    ``None`` means "the preset's default" for ``num_frames``, ``height``, ``width``,
+    ``batch_size``, ``copy_radius`` and ``motion_channels``; for ``train_steps`` and ``learning_rate`` it stays ``None`` and the
     notebook takes its stage's value from the preset (``preset.steps[stage]``).
     ``height``/``width`` must be multiples of the preset's patch size.
     An unknown parameter name is an error, listing the known ones.
@@ -363,6 +371,8 @@ def validate_params(preset: Any, **params: Any) -> tuple[Preset, dict[str, Any]]
         "height": chosen.data.height,
         "width": chosen.data.width,
         "batch_size": chosen.batch_size,
+        "copy_radius": chosen.autoencoder.copy_radius,  # in latent cells for a latent-space run
+        "motion_channels": chosen.autoencoder.motion_channels,
     }
     cleaned: dict[str, Any] = {}
     for name, value in params.items():

@@ -361,16 +361,18 @@ def test_copying_decoder_starts_near_the_content_frame_and_learns_where_to_copy(
         CMDAutoencoder(width=32, depth=1, heads=2, copy_radius=-1)
 
 
-def test_copy_radius_is_an_option_that_latent_mode_rescales():
+def test_copy_radius_of_the_presets_and_in_latent_space():
     from dataclasses import replace
 
     from cmdkit.config import in_latent_space
 
-    for name in ("smoke", "classroom", "paper"):  # every preset keeps the paper's decoder
+    for name in ("classroom", "paper"):  # the paper's decoder: copying is measured on the smoke world only
         assert CMDAutoencoder.from_preset(PRESETS[name]).config.copy_radius == 0
-    copying = replace(PRESETS["smoke"], autoencoder=replace(PRESETS["smoke"].autoencoder, copy_radius=10))
-    assert CMDAutoencoder.from_preset(copying).config.copy_radius == 10
-    assert in_latent_space(copying).autoencoder.copy_radius == 2  # the same reach in 8× smaller latents
+    assert CMDAutoencoder.from_preset(PRESETS["smoke"]).config.copy_radius == 10
+    assert CMDAutoencoder.from_preset(PRESETS["smoke"], copy_radius=0).config.copy_radius == 0  # notebook 01's parameter
+    assert in_latent_space(PRESETS["smoke"]).autoencoder.copy_radius == 2  # the same reach in 8× smaller latents
+    wide = replace(PRESETS["smoke"], autoencoder=replace(PRESETS["smoke"].autoencoder, copy_radius=17))
+    assert in_latent_space(wide).autoencoder.copy_radius == 3  # rounded up, never to no reach at all
 
 
 def test_copying_decoder_learns_the_toy_world_faster():

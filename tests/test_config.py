@@ -26,6 +26,8 @@ def test_unknown_preset_names_the_allowed_ones():
     ("learning_rate", 3.0, r"learning_rate must be <= 1.0"),
     ("seed", 1.5, r"seed must be an integer"),
     ("run_dir", "", r"run_dir must be a non-empty path"),
+    ("copy_radius", -1, r"copy_radius must be an integer >= 0"),
+    ("motion_channels", 0, r"motion_channels must be an integer >= 1"),
 ])
 def test_bad_parameters_get_a_clear_error(name, value, pattern):
     with pytest.raises(ValueError, match=pattern):
@@ -51,6 +53,11 @@ def test_defaults_come_from_the_preset_and_non_square_is_fine():
     assert params == {"num_frames": 8, "height": 32, "width": 32, "train_steps": 10}
     _, params = validate_params("classroom", height=32, width=64)
     assert (params["height"], params["width"]) == (32, 64)
+    # The autoencoder's design: the preset's (smoke copies from up to 10 pixels; latent cells in latent space)
+    _, params = validate_params("smoke", copy_radius=None, motion_channels=None)
+    assert params == {"copy_radius": 10, "motion_channels": 8}
+    assert validate_params("smoke", space="latent", copy_radius=None)[1]["copy_radius"] == 2
+    assert validate_params("classroom", copy_radius=None, motion_channels=4)[1] == {"copy_radius": 0, "motion_channels": 4}
 
 
 def test_stage_defaults_pass_through_as_none():
