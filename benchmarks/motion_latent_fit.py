@@ -13,7 +13,7 @@ true content frames, at the notebook's guidance scale and sampling steps. Prints
   the reverse, and the true latent plus Gaussian noise (does the decoder break, or the sampler?).
 
 It explains why a decoder that reconstructs better can make a worse generator: notebook 01,
-"A decoder that copies, and what it cost".
+"A decoder that copies, and what it asks of the motion model".
 """
 
 from __future__ import annotations
