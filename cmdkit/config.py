@@ -358,8 +358,9 @@ def validate_params(preset: Any, **params: Any) -> tuple[Preset, dict[str, Any]]
     """Check a notebook's parameters against the preset; return ``(preset, cleaned)``.
 
     ``None`` means "the preset's default" for ``num_frames``, ``height``, ``width``,
-    ``batch_size``, ``copy_radius`` and ``motion_channels``; for ``train_steps`` and ``learning_rate`` it stays ``None`` and the
-    notebook takes its stage's value from the preset (``preset.steps[stage]``).
+    ``batch_size``, ``copy_radius`` and ``motion_channels``; for ``train_steps`` and
+    ``learning_rate`` it stays ``None`` and the notebook takes its stage's value from the
+    preset (``preset.steps[stage]``).
     ``height``/``width`` must be multiples of the preset's patch size.
     An unknown parameter name is an error, listing the known ones.
     """
