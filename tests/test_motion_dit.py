@@ -50,7 +50,10 @@ def test_position_tables_are_made_once_per_grid(monkeypatch):
     loss = model(z, 10, x, encoder_hidden_states=text).sample.square().mean()
     loss.backward()  # would raise if an inference-mode table were saved for backward
     assert len(built) == 2 and model.motion_embed.weight.grad is not None
-    assert torch.equal(layers.position_table(4, 2, 32, torch.device("cpu"), torch.float32), real(4, 2, 32))
+    cpu = torch.device("cpu")
+    assert torch.equal(layers.position_table((4, 2), 32, cpu, torch.float32), real(4, 2, 32))
+    assert torch.equal(layers.position_table((1, 6), 32, cpu, torch.float32), real(1, 6, 32))  # a one-row grid stays 2-D
+    assert torch.equal(layers.position_table((6,), 32, cpu, torch.float32), layers.sincos_1d(torch.arange(6), 32))
 
 
 def test_untrained_model_predicts_zero():

@@ -56,7 +56,7 @@ bilinearly (tried first) did not learn to move anything: its gradient sees only 
 neighbours, a softmax's sees every offset. What it asks of the motion model: its motion latent says
 where, to the pixel, each moving object is fetched from, so the motion model must see x̄ finely. With
 the paper's 8×8 content patches the smoke motion model found the named direction in 78 % of 64 clips;
-with 4×4 patches in 98 % (notebook 01, "Reconstruction against learnability").
+with 4×4 patches in 98 % (notebook 01, "A decoder that copies, and what it asks of the motion model").
 
 Beyond the public reference code: fixed sin-cos position embeddings in time and in each
 spatial axis (frame order is visible to the model; any L, any H'×W' including non-square),
@@ -197,8 +197,8 @@ class _VideoTransformer(nn.Module):
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         b, l, h, w, d = tokens.shape
-        space = position_table(h, w, d, tokens.device, tokens.dtype).view(1, 1, h * w, d)
-        time = position_table(1, l, d, tokens.device, tokens.dtype).view(1, l, 1, d)
+        space = position_table((h, w), d, tokens.device, tokens.dtype).view(1, 1, h * w, d)
+        time = position_table((l,), d, tokens.device, tokens.dtype).view(1, l, 1, d)
         x = tokens.reshape(b, l, h * w, d) + space + time  # (B, L, N, width)
         for block in self.blocks:
             if self.gradient_checkpointing and torch.is_grad_enabled():

@@ -37,14 +37,14 @@ def sincos_2d(height: int, width: int, dim: int) -> torch.Tensor:
 
 
 @functools.lru_cache(maxsize=64)
-def position_table(height: int, width: int, dim: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    """:func:`sincos_2d` already on ``device`` in ``dtype``, made once per grid and kept: built
-    afresh at every call it would be a host-to-device copy per denoising step, and each such copy
-    makes the host wait for the GPU (two per step in the motion DiT, measured on an H200). A
-    ``height`` of 1 gives the 1-D table of ``width`` positions (:func:`sincos_1d`). Read-only:
-    callers add it, never write into it."""
+def position_table(grid: tuple[int, ...], dim: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """The sin-cos table of a grid of positions, already on ``device`` in ``dtype``, made once per
+    grid and kept: ``(N,)`` → :func:`sincos_1d` of N positions, ``(H', W')`` → :func:`sincos_2d`.
+    Built afresh at every call it would be a host-to-device copy per denoising step, and each such
+    copy makes the host wait for the GPU (two per step in the motion DiT, measured on an H200).
+    Read-only: callers add it, never write into it."""
     with torch.inference_mode(False):  # a table first made while sampling must still serve training
-        table = sincos_1d(torch.arange(width), dim) if height == 1 else sincos_2d(height, width, dim)
+        table = sincos_1d(torch.arange(grid[0]), dim) if len(grid) == 1 else sincos_2d(*grid, dim)
         return table.to(device=device, dtype=dtype)
 
 

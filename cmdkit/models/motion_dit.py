@@ -230,9 +230,9 @@ class MotionDiT(CheckedLoadingMixin, ModelMixin, ConfigMixin):
         gh, gw = (s // self.config.content_patch_size for s in content_frame.shape[-2:])  # the content grid
 
         motion = rearrange(self.motion_embed(sample.to(self.dtype)), "b d l n -> b (l n) d")  # (B, gl·gn, width)
-        motion = motion + position_table(gl, gn, d, motion.device, motion.dtype) + self.token_type[0]
+        motion = motion + position_table((gl, gn), d, motion.device, motion.dtype) + self.token_type[0]
         content = rearrange(self.content_embed(content_frame.to(self.dtype)), "b d h w -> b (h w) d")  # (B, gh·gw, width)
-        content = content + position_table(gh, gw, d, content.device, content.dtype) + self.token_type[1]
+        content = content + position_table((gh, gw), d, content.device, content.dtype) + self.token_type[1]
         x = torch.cat([motion, content], dim=1)  # (B, gl·gn + gh·gw, width)
 
         timestep = torch.as_tensor(timestep, device=sample.device).expand(b)
