@@ -17,7 +17,10 @@ kit's probes, with 95 % intervals:
   the content frames of real clips are (notebook 03's probe).
 
 and the direction probe's misses are counted by what it saw instead (``still``: the object
-did not travel; ``none``: some frame lost it; or another direction). Results are appended to
+did not travel; ``none``: some frame lost it; or another direction). For held-out captions two
+properties of the generated content frames are compared between the clips that moved the named
+way and those that did not: a second blob beside the object, and an object placed along its
+named axis where no real clip's middle frame puts it. Results are appended to
 ``benchmarks/guidance-sweep-<date>.jsonl``; each setting's middle frames (first 24 clips) are
 written beside it as PNG, and for held-out captions the generated content frames above the
 first and last frames of 16 clips, each titled with what the direction probe saw.
@@ -37,7 +40,7 @@ from cmdkit import CMDPipeline, viz
 from cmdkit.config import PRESETS
 from cmdkit.data.toyworld import ToyVideoDataset
 from cmdkit.metrics import PROBE_PROMPTS, binomial_interval, probe_videos, shape_accuracy, streak_accuracy
-from cmdkit.metrics.probes import caption_direction, motion_direction
+from cmdkit.metrics.probes import _largest_blob, _saturation, caption_direction, motion_direction
 
 # Notebook 06's ladder draws its 64 real clips from the toy world at seed 0 + 70,000, one object each.
 HELD_OUT_SEED, HELD_OUT_CLIPS = 70_000, 64
@@ -49,6 +52,56 @@ def held_out_captions() -> list[str]:
     world = ToyVideoDataset(length=HELD_OUT_CLIPS, num_frames=data.num_frames, height=data.height, width=data.width,
                             num_objects=1, seed=HELD_OUT_SEED)
     return [world[i]["caption"] for i in range(len(world))]
+
+
+def _object_pixels(images: torch.Tensor) -> list[torch.Tensor]:
+    """Boolean masks (H, W) of the saturated (object) pixels of images (N, 3, H, W) in [-1, 1]."""
+    _, saturation = _saturation(images.clamp(-1, 1))
+    return [s > 0.3 for s in saturation]
+
+
+def _centre_along(mask: torch.Tensor, direction: str) -> float:
+    """The object's centre, in pixels, along the axis a direction moves on (nan: no object)."""
+    ys, xs = torch.nonzero(mask, as_tuple=True)
+    axis = xs if direction in ("left", "right") else ys
+    return axis.float().mean().item() if len(axis) >= 3 else float("nan")
+
+
+def real_axis_band(clips: int = 600) -> dict[str, tuple[float, float]]:
+    """Where real clips' middle frames put the object along its motion's axis: ``{"horizontal":
+    (min, max), "vertical": (min, max)}`` in pixels, over ``clips`` one-object toy clips."""
+    data = PRESETS["smoke"].data
+    world = ToyVideoDataset(length=clips, num_frames=data.num_frames, height=data.height, width=data.width,
+                            num_objects=1, seed=123)
+    centres = {"horizontal": [], "vertical": []}
+    for i in range(len(world)):
+        item = world[i]
+        direction = caption_direction(item["caption"])
+        mask = _object_pixels(item["video"][:, data.num_frames // 2][None])[0]
+        centre = _centre_along(mask, direction)
+        if centre == centre:
+            centres["horizontal" if direction in ("left", "right") else "vertical"].append(centre)
+    return {axis: (min(values), max(values)) for axis, values in centres.items()}
+
+
+def content_frame_checks(frames: torch.Tensor, captions: list[str], seen: list[str]) -> dict:
+    """For the generated content frames (N, 3, H, W): the share with a second blob (the largest
+    holds under 90 % of the object pixels) and the share whose object lies along its named axis
+    outside :func:`real_axis_band`, among the clips that moved the named way and among the rest."""
+    band = real_axis_band()
+    groups = {"hits": [], "misses": []}
+    for mask, caption, found in zip(_object_pixels(frames), captions, seen):
+        direction = caption_direction(caption)
+        if mask.sum() < 3:
+            continue
+        low, high = band["horizontal" if direction in ("left", "right") else "vertical"]
+        centre = _centre_along(mask, direction)
+        second_blob = _largest_blob(mask).sum().item() < 0.9 * mask.sum().item()
+        groups["hits" if found == direction else "misses"].append((second_blob, not low <= centre <= high))
+    return {"clips": {g: len(r) for g, r in groups.items()},
+            "second_blob": {g: round(sum(r[0] for r in rows) / max(1, len(rows)), 3) for g, rows in groups.items()},
+            "off_axis_band": {g: round(sum(r[1] for r in rows) / max(1, len(rows)), 3) for g, rows in groups.items()},
+            "axis_band": {axis: [round(v, 1) for v in span] for axis, span in band.items()}}
 
 
 def sweep_point(pipe: CMDPipeline, prompts: list[str], content_guidance: float, motion_guidance: float, seeds: int,
@@ -104,6 +157,8 @@ def main() -> None:
             row, videos, frames, seen = sweep_point(pipe, prompts, content, motion, args.seeds, args.first_seed,
                                                     args.steps)
             row = {"prompts": args.prompts, **row}
+            if held_out:
+                row["content_frames"] = content_frame_checks(frames, prompts * args.seeds, seen)
             middle = videos[:24, :, videos.shape[2] // 2]
             fig = viz.plot_image_grid([middle[:12], middle[12:24]], col_titles=[p[:26] for p in prompts[:12]])
             viz.figure_to_png(fig, args.out / f"guidance-sweep{tag}-c{content:g}-m{motion:g}.png")
@@ -120,6 +175,8 @@ def main() -> None:
                 f"{probe} {row[probe]:4.0%} {row[probe + '_interval']}"
                 for probe in ("colour", "direction", "shape", "streak"))
                 + f"   (n = {row['clips']}; direction misses {row['direction_misses']})", flush=True)
+            if held_out:
+                print(f"   content frames {row['content_frames']}", flush=True)
 
 
 if __name__ == "__main__":
