@@ -156,7 +156,7 @@ def main() -> None:
         for motion in args.motion:
             row, videos, frames, seen = sweep_point(pipe, prompts, content, motion, args.seeds, args.first_seed,
                                                     args.steps)
-            row = {"prompts": args.prompts, **row}
+            row = {"run": args.run_dir.name, "prompts": args.prompts, **row}
             if held_out:
                 row["content_frames"] = content_frame_checks(frames, prompts * args.seeds, seen)
             middle = videos[:24, :, videos.shape[2] // 2]
