@@ -40,7 +40,7 @@ from cmdkit import CMDPipeline, viz
 from cmdkit.config import PRESETS
 from cmdkit.data.toyworld import ToyVideoDataset
 from cmdkit.metrics import PROBE_PROMPTS, binomial_interval, probe_videos, shape_accuracy, streak_accuracy
-from cmdkit.metrics.probes import _largest_blob, _saturation, caption_direction, motion_direction
+from cmdkit.metrics.probes import _largest_blob, _motion_axis, _saturation, caption_direction, motion_direction
 
 # Notebook 06's ladder draws its 64 real clips from the toy world at seed 0 + 70,000, one object each.
 HELD_OUT_SEED, HELD_OUT_CLIPS = 70_000, 64
@@ -60,11 +60,11 @@ def _object_pixels(images: torch.Tensor) -> list[torch.Tensor]:
     return [s > 0.3 for s in saturation]
 
 
-def _centre_along(mask: torch.Tensor, direction: str) -> float:
-    """The object's centre, in pixels, along the axis a direction moves on (nan: no object)."""
+def _centre_along(mask: torch.Tensor, axis: str) -> float:
+    """The object's centre, in pixels, along ``"horizontal"`` or ``"vertical"`` (nan: no object)."""
     ys, xs = torch.nonzero(mask, as_tuple=True)
-    axis = xs if direction in ("left", "right") else ys
-    return axis.float().mean().item() if len(axis) >= 3 else float("nan")
+    along = xs if axis == "horizontal" else ys
+    return along.float().mean().item() if len(along) >= 3 else float("nan")
 
 
 def real_axis_band(clips: int = 600) -> dict[str, tuple[float, float]]:
@@ -76,28 +76,29 @@ def real_axis_band(clips: int = 600) -> dict[str, tuple[float, float]]:
     centres = {"horizontal": [], "vertical": []}
     for i in range(len(world)):
         item = world[i]
-        direction = caption_direction(item["caption"])
-        mask = _object_pixels(item["video"][:, data.num_frames // 2][None])[0]
-        centre = _centre_along(mask, direction)
+        axis = _motion_axis(item["caption"])
+        centre = _centre_along(_object_pixels(item["video"][:, data.num_frames // 2][None])[0], axis)
         if centre == centre:
-            centres["horizontal" if direction in ("left", "right") else "vertical"].append(centre)
+            centres[axis].append(centre)
     return {axis: (min(values), max(values)) for axis, values in centres.items()}
 
 
-def content_frame_checks(frames: torch.Tensor, captions: list[str], seen: list[str]) -> dict:
+def content_frame_checks(frames: torch.Tensor, captions: list[str], seen: list[str],
+                         band: dict[str, tuple[float, float]]) -> dict:
     """For the generated content frames (N, 3, H, W): the share with a second blob (the largest
     holds under 90 % of the object pixels) and the share whose object lies along its named axis
-    outside :func:`real_axis_band`, among the clips that moved the named way and among the rest."""
-    band = real_axis_band()
+    outside ``band`` (:func:`real_axis_band`), among the clips that moved the named way and among
+    the rest."""
     groups = {"hits": [], "misses": []}
     for mask, caption, found in zip(_object_pixels(frames), captions, seen):
-        direction = caption_direction(caption)
         if mask.sum() < 3:
             continue
-        low, high = band["horizontal" if direction in ("left", "right") else "vertical"]
-        centre = _centre_along(mask, direction)
+        axis = _motion_axis(caption)
+        low, high = band[axis]
+        centre = _centre_along(mask, axis)
         second_blob = _largest_blob(mask).sum().item() < 0.9 * mask.sum().item()
-        groups["hits" if found == direction else "misses"].append((second_blob, not low <= centre <= high))
+        hit = found == caption_direction(caption)
+        groups["hits" if hit else "misses"].append((second_blob, not low <= centre <= high))
     return {"clips": {g: len(r) for g, r in groups.items()},
             "second_blob": {g: round(sum(r[0] for r in rows) / max(1, len(rows)), 3) for g, rows in groups.items()},
             "off_axis_band": {g: round(sum(r[1] for r in rows) / max(1, len(rows)), 3) for g, rows in groups.items()},
@@ -152,13 +153,14 @@ def main() -> None:
     held_out = args.prompts == "held-out"
     prompts = held_out_captions() if held_out else list(PROBE_PROMPTS)
     tag = "-held-out" if held_out else ""
+    band = real_axis_band() if held_out else None  # the same real clips for every setting
     for content in args.content:
         for motion in args.motion:
             row, videos, frames, seen = sweep_point(pipe, prompts, content, motion, args.seeds, args.first_seed,
                                                     args.steps)
             row = {"run": args.run_dir.name, "prompts": args.prompts, **row}
             if held_out:
-                row["content_frames"] = content_frame_checks(frames, prompts * args.seeds, seen)
+                row["content_frames"] = content_frame_checks(frames, prompts * args.seeds, seen, band)
             middle = videos[:24, :, videos.shape[2] // 2]
             fig = viz.plot_image_grid([middle[:12], middle[12:24]], col_titles=[p[:26] for p in prompts[:12]])
             viz.figure_to_png(fig, args.out / f"guidance-sweep{tag}-c{content:g}-m{motion:g}.png")
