@@ -2,6 +2,7 @@
 
     python benchmarks/autoencoder_ablation.py      # every variant below, about a minute each
     python benchmarks/autoencoder_ablation.py --only shared+refiner --steps 900
+    python benchmarks/autoencoder_ablation.py --steps 800 --stop-at 400   # the first half of 800 steps
 
 Each run trains notebook 01's autoencoder on the toy world exactly as the notebook does
 (smoothness 0.05, EMA 0.999, cosine schedule, seed 0), changing one thing, then measures:
@@ -64,7 +65,7 @@ def _best_psnr(result, videos: torch.Tensor) -> tuple[float, CMDAutoencoder]:
     return max(scores, key=lambda s: s[0])
 
 
-def run(name: str, change: dict, steps: int, seed: int = 0) -> dict:
+def run(name: str, change: dict, steps: int, seed: int = 0, stop_at: int | None = None) -> dict:
     from cmdkit.train import TrainConfig, train
 
     preset = get_preset("smoke")
@@ -78,7 +79,7 @@ def run(name: str, change: dict, steps: int, seed: int = 0) -> dict:
     model = CMDAutoencoder.from_preset(preset, **model_change)
     config = TrainConfig(steps=steps, learning_rate=preset.learning_rates["autoencoder"],
                          warmup_steps=min(20, steps // 10), lr_schedule="cosine", seed=seed, ema_decay=0.999,
-                         description=f"autoencoder: {name}")
+                         stop_at=stop_at, description=f"autoencoder: {name}")
     result = train(model, lambda m, v: reconstruction_loss(m, v, smoothness=smoothness),
                    dataset_batches(source.training_clips(seed=seed), preset.batch_size, seed=seed), config)
     score, best = _best_psnr(result, test_videos)
@@ -90,7 +91,7 @@ def run(name: str, change: dict, steps: int, seed: int = 0) -> dict:
         encodings = [best.encode(videos[i:i + 64]) for i in range(0, len(videos), 64)]
     frames = torch.cat([e.content_frame for e in encodings]).clamp(-1, 1)
     entropy = torch.cat([weight_entropy(e.weights) for e in encodings]).mean().item()
-    row = {"variant": name, "change": change, "steps": result.final_step, "train_s": round(result.seconds),
+    row = {"variant": name, "change": change, "steps": result.final_step, "schedule_steps": steps, "train_s": round(result.seconds),
            "psnr": round(score, 2), "clips": len(captions), "weight_entropy": round(entropy, 3)}
     for probe, images, accuracy in (("colour", frames, colour_accuracy), ("shape", frames, shape_accuracy),
                                     ("streak", frames, streak_accuracy),
@@ -106,16 +107,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--steps", type=int, default=get_preset("smoke").steps["autoencoder"])
+    parser.add_argument("--stop-at", type=int, default=None,
+                        help="end each run after this many steps, on the learning-rate schedule of --steps")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     log = args.out / f"autoencoder-ablation-{_dt.date.today().isoformat()}.jsonl"
     for name in args.only:
-        row = run(name, VARIANTS[name], args.steps)
+        row = run(name, VARIANTS[name], args.steps, stop_at=args.stop_at)
         rows, captions = row.pop("pictures")
         fig = viz.plot_image_grid(rows, row_titles=["first frame", "content x̄", "plain mean"],
                                   col_titles=[c[:28] for c in captions])
-        viz.figure_to_png(fig, args.out / f"autoencoder-ablation-{name}-{args.steps}.png")
+        viz.figure_to_png(fig, args.out / f"autoencoder-ablation-{name}-{row['steps']}.png")
         with log.open("a") as f:
             f.write(json.dumps(row) + "\n")
         print(f"{name:12s} {row['steps']:5d} steps {row['train_s']:4d} s   PSNR {row['psnr']:.2f} dB   "

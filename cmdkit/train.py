@@ -34,7 +34,8 @@ from typing import Any, Callable
 import torch
 from safetensors.torch import load_file, save_file
 
-__all__ = ["TrainConfig", "TrainResult", "train", "split_batch", "latest_checkpoint", "step_seed"]
+__all__ = ["TrainConfig", "TrainResult", "train", "split_batch", "latest_checkpoint", "load_checkpoint_weights",
+           "step_seed"]
 
 CHECKPOINT_PREFIX = "step-"
 
@@ -63,6 +64,9 @@ class TrainConfig:
     # Stop once this much training time is spent (summed over resumed sessions), even before
     # `steps`: how a comparison is matched in compute measured at run time. None: no limit.
     max_seconds: float | None = None
+    # End after this many steps, still on the learning-rate schedule of `steps`: the first part of
+    # a longer run, which an ablation can be compared with at the same step. None: run to `steps`.
+    stop_at: int | None = None
     keep_checkpoints: int = 2
     log_every: int = 10
     seed: int = 0
@@ -78,6 +82,8 @@ class TrainConfig:
             raise ValueError(f"ema_decay must be in (0, 1) or None; got {self.ema_decay}")
         if self.max_seconds is not None and self.max_seconds <= 0:
             raise ValueError(f"max_seconds must be > 0 or None; got {self.max_seconds}")
+        if self.stop_at is not None and not 0 < self.stop_at <= self.steps:
+            raise ValueError(f"stop_at must be in [1, steps = {self.steps}] or None; got {self.stop_at}")
         if self.lr_schedule not in ("constant", "cosine"):
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine'; got {self.lr_schedule!r}")
         if self.micro_batch is not None and self.micro_batch < 1:
@@ -144,6 +150,33 @@ def latest_checkpoint(folder: str | Path) -> Path | None:
             return candidate
     complete = sorted(p for p in folder.glob(f"{CHECKPOINT_PREFIX}*") if (p / "state.json").exists())
     return complete[-1] if complete else None
+
+
+def load_checkpoint_weights(checkpoint: str | Path, model: torch.nn.Module, ema: bool = True) -> torch.nn.Module:
+    """Put the weights a checkpoint holds into ``model`` (in place) and return it: its EMA weights
+    if ``ema`` (what the run's ``ema_model`` would have held at that step), else the raw ones.
+
+    ``checkpoint`` is a ``step-NNNNNN`` folder, or a checkpoint folder (its newest one).
+    """
+    path = Path(checkpoint)
+    if not (path / "state.json").exists():
+        found = latest_checkpoint(path) if path.is_dir() else None
+        if found is None:
+            raise FileNotFoundError(f"no checkpoint at {path}: expected a step-NNNNNN folder or a folder holding them")
+        path = found
+    weights = load_file(path / "model.safetensors")
+    model.load_state_dict(weights)
+    if ema:
+        if not (path / "ema.safetensors").exists():
+            raise ValueError(f"checkpoint {path} holds no EMA weights (trained with ema_decay=None); pass ema=False")
+        shadows = load_file(path / "ema.safetensors")
+        parameters = list(model.parameters())
+        if len(shadows) != len(parameters):
+            raise ValueError(f"checkpoint {path} holds {len(shadows)} EMA tensors, the model has {len(parameters)} parameters")
+        with torch.no_grad():  # EMAModel keeps its shadows in the order of model.parameters()
+            for parameter, key in zip(parameters, sorted(shadows)):
+                parameter.copy_(shadows[key])
+    return model
 
 
 def _resolve_precision(choice: str) -> str:
@@ -258,11 +291,12 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, Any], torc
     began = time.time() - earlier_seconds  # time counts across interruptions
     elapsed = earlier_seconds
     model.train()
-    bar = tqdm(total=config.steps, initial=start, desc=config.description,
+    last = config.steps if config.stop_at is None else config.stop_at
+    bar = tqdm(total=last, initial=start, desc=config.description,
                disable=not (config.progress and accelerator.is_local_main_process), dynamic_ncols=True)
     last_saved = latest_checkpoint(folder) if folder is not None else None
     spent = config.max_seconds is not None and earlier_seconds >= config.max_seconds  # resumed after the budget ran out
-    for step in range(start, start if spent else config.steps):
+    for step in range(start, start if spent else last):
         torch.manual_seed(step_seed(config.seed, step, accelerator.process_index))
         batch = send_to_device(batches(step), accelerator.device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)
@@ -290,14 +324,14 @@ def train(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module, Any], torc
         if config.max_seconds is not None and accelerator.num_processes > 1:  # all processes stop at one step
             flag = torch.tensor(float(out_of_time), device=accelerator.device)
             out_of_time = accelerator.reduce(flag, reduction="sum").item() > 0
-        if done % config.log_every == 0 or done == config.steps or done == 1 or out_of_time:
+        if done % config.log_every == 0 or done == last or done == 1 or out_of_time:
             value = accelerator.reduce(loss.detach().float(), reduction="mean").item()
             history.append({"step": done, "loss": value, "lr": scheduler.get_last_lr()[0],
                             "seconds": round(elapsed, 3)})
             bar.set_postfix(loss=f"{value:.4f}")
         bar.update(1)
         at_checkpoint = config.checkpoint_every and done % config.checkpoint_every == 0
-        if folder is not None and (at_checkpoint or done == config.steps or out_of_time):
+        if folder is not None and (at_checkpoint or done == last or out_of_time):
             if accelerator.is_main_process:
                 last_saved = _save_checkpoint(folder, done, raw_model, optimizer, scheduler, ema, history, config,
                                               seconds=elapsed)

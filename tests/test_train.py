@@ -171,3 +171,29 @@ def test_micro_batches_train_as_the_whole_batch_does():
     torch.testing.assert_close(torch.tensor(micro[0]), torch.tensor(whole[0]))
     torch.testing.assert_close(micro[1], whole[1])
     assert whole[0][-1] < whole[0][0]
+
+
+def test_stop_at_is_the_first_part_of_the_longer_run(tmp_path):
+    """stop_at ends a run early on the learning-rate schedule of the full run: its weights are the
+    full run's at that step, which load_checkpoint_weights reads back from the full run's checkpoint."""
+    from cmdkit.train import load_checkpoint_weights
+
+    data = batches()
+    settings = dict(lr_schedule="cosine", warmup_steps=2)
+    full = train(make_model(), loss, data, config(30, checkpoint_every=15, **settings), checkpoint_dir=tmp_path / "full")
+    first = train(make_model(), loss, data, config(30, stop_at=15, **settings), checkpoint_dir=tmp_path / "first")
+    assert first.final_step == 15 and first.steps[-1] == 15
+    assert first.history[-1]["lr"] > 0.4 * config(30).learning_rate  # cosine over 30 steps: half-way, not at zero
+    assert (tmp_path / "first" / "step-000015").is_dir()
+    for ema in (False, True):
+        mid = load_checkpoint_weights(tmp_path / "full" / "step-000015", make_model(), ema=ema)
+        ours = first.ema_model if ema else first.model
+        for a, b in zip(mid.parameters(), ours.parameters()):
+            assert torch.allclose(a, b, atol=1e-6)
+    end = load_checkpoint_weights(tmp_path / "full", make_model())  # a folder: its newest checkpoint
+    for a, b in zip(end.parameters(), full.ema_model.parameters()):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="stop_at must be in"):
+        TrainConfig(steps=10, stop_at=11)
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        load_checkpoint_weights(tmp_path / "nowhere", make_model())
