@@ -41,6 +41,8 @@ VARIANTS = {
     "constant": {},
     "cosine": {"lr_schedule": "cosine"},
     "pairs": {"still_objects": (1, 2)},
+    "first-moment": {"still_moment": 0.0},
+    "mid-moment": {"still_moment": 0.5},
     "batch32": {"batch_size": 32},
     "latent": {"space": "latent"},
     "latent-lr5e-4": {"space": "latent", "learning_rate": 5e-4},
@@ -60,7 +62,8 @@ def run(name: str, change: dict, steps: int, seed: int = 0) -> dict:
     if space == "latent":
         preset = in_latent_space(preset)
     source = DataSource.open(None, preset.data.num_frames, preset.data.height, preset.data.width)
-    images, captions = source.still_images(4096, seed=seed, num_objects=change.get("still_objects", preset.still_objects))
+    images, captions = source.still_images(4096, seed=seed, num_objects=change.get("still_objects", preset.still_objects),
+                                           moment=change.get("still_moment", preset.still_moment))
     tokenizer, text_encoder = load_text_encoder()
     texts = PromptCache(tokenizer, text_encoder)
     torch.manual_seed(seed)

@@ -164,6 +164,9 @@ class Preset:
     # a CPU budget can learn: with pairs in half of the stills, a prior of a few hundred steps
     # draws a second object for a one-object prompt and learns shape less than half as well.
     still_objects: tuple[int, int] = (1, 2)
+    # When in its clip each toy still scene is pictured (0: the first moment, 0.5: the middle). A
+    # keyframe content frame shows objects where they are mid-clip, near the middle of the picture.
+    still_moment: float = 0.0
 
     @property
     def spatial_multiple(self) -> int:
@@ -195,8 +198,10 @@ PRESETS: dict[str, Preset] = {
         # one-object stills: 37 % after 500 steps, 54 % after 1,350; colour from the first hundreds;
         # benchmarks/prior_ablation.py: shape 83 % of 54 samples at 1,000 steps, 98 % at 1,200).
         # The motion DiT's 900 steps are not padding: at 600 it found the named direction in 48 % of
-        # 64 clips (38 % with cosine decay), at 900 in 98 % with seed 0 and with seed 1
-        # (benchmarks/motion-and-content-budget-2026-12-04.jsonl). The autoencoder at 600 steps: 29.7 dB.
+        # 64 clips (38 % with cosine decay), at 900 in 98 % with seed 0 and with seed 1, and 900 steps
+        # of batch 16 (half the seconds) in 42 %: what it needs is clips seen, about 29,000
+        # (benchmarks/motion-and-content-budget-2026-12-04.jsonl). The autoencoder at 600 steps: 29.7 dB;
+        # the image prior at 800 steps: shape 68 % of 108 samples (benchmarks/prior-ablation-2026-12-05.jsonl).
         steps={"autoencoder": 800, "image_prior": 1200, "content": 150, "motion": 900, "baseline": 1000,
                "toy_classifier": 300},
         learning_rates={"autoencoder": 3e-3, "image_prior": 2e-3, "content": 5e-4, "motion": 2e-3, "baseline": 1e-3},
@@ -324,6 +329,7 @@ PARAM_RULES: dict[str, _Rule] = {
     "train_steps": lambda n, v: check_int(n, v, minimum=0),
     "baseline_steps": lambda n, v: check_int(n, v, minimum=0),
     "compare_clips": lambda n, v: check_int(n, v, minimum=2, maximum=10_000),
+    "compare_steps": lambda n, v: check_int(n, v, minimum=1, maximum=1000),
     "batch_size": lambda n, v: check_int(n, v, minimum=1),
     "learning_rate": lambda n, v: check_float(n, v, minimum=1e-8, maximum=1.0),
     "fps": lambda n, v: check_int(n, v, minimum=1, maximum=120),

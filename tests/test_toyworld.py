@@ -117,6 +117,20 @@ def test_still_images_for_the_image_prior():
     assert torch.equal(stills[4]["image"], item["image"])
 
 
+def test_stills_picture_the_scene_at_the_moment_asked():
+    """moment 0 is the clip's first frame, 1 its last, 0.5 half-way: the same scenes, the objects moved."""
+    clips = ToyVideoDataset(6, 3, 32, 32, num_objects=1, seed=3)  # frames at t = 0, 0.5, 1
+    for moment, frame in ((0.0, 0), (0.5, 1), (1.0, 2)):
+        stills = ToyImageDataset(6, 32, 32, num_objects=1, seed=3, moment=moment)
+        for i in range(6):
+            assert torch.allclose(stills[i]["image"], clips[i]["video"][:, frame], atol=1e-6)
+            assert clips[i]["caption"].startswith(stills[i]["caption"] + " moves")
+    first, middle = ToyImageDataset(6, 32, 32, seed=3), ToyImageDataset(6, 32, 32, seed=3, moment=0.5)
+    assert not all(torch.equal(first[i]["image"], middle[i]["image"]) for i in range(6))
+    with pytest.raises(ValueError, match="moment must be in"):
+        ToyImageDataset(2, 32, 32, moment=1.5)
+
+
 def test_bad_requests():
     with pytest.raises(ValueError, match="at least 8×8"):
         ToyVideoDataset(2, 4, 4, 4)[0]

@@ -268,12 +268,14 @@ class DataSource:
         held = self._split_indices()[1][:count]
         return FolderSplit(self.folder, held, "held_out")
 
-    def still_images(self, count: int, seed: int, num_objects=(1, 2)) -> tuple[torch.Tensor, list[str]]:
+    def still_images(self, count: int, seed: int, num_objects=(1, 2),
+                     moment: float = 0.0) -> tuple[torch.Tensor, list[str]]:
         """``count`` captioned images for the image prior: (N, 3, H, W) in [-1, 1] and captions.
-        Toy world: still scenes; a folder: one random frame of a random training clip each."""
+        Toy world: still scenes at ``moment`` of their clip (0 first, 1 last); a folder: one random
+        frame of a random training clip each."""
         if self.is_toy:
             stills = ToyImageDataset(length=count, height=self.height, width=self.width, num_objects=num_objects,
-                                     seed=seed)
+                                     seed=seed, moment=moment)
             items = [stills[i] for i in range(count)]
             return torch.stack([item["image"] for item in items]), [item["caption"] for item in items]
         clips = self.training_clips(seed, length=count)

@@ -210,9 +210,11 @@ def render_video(scene: Scene, num_frames: int, height: int, width: int) -> torc
     return render_frames(scene, times, height, width) * 2 - 1
 
 
-def render_image(scene: Scene, height: int, width: int) -> torch.Tensor:
-    """A still of ``scene`` at its first moment: (3, H, W) in [-1, 1]."""
-    return render_video(scene, 1, height, width)[:, 0]
+def render_image(scene: Scene, height: int, width: int, moment: float = 0.0) -> torch.Tensor:
+    """A still of ``scene`` at ``moment`` (0: its first, 1: its last): (3, H, W) in [-1, 1]."""
+    if not 0.0 <= moment <= 1.0:
+        raise ValueError(f"moment must be in [0, 1]; got {moment}")
+    return render_frames(scene, torch.tensor([float(moment)]), height, width)[:, 0] * 2 - 1
 
 
 class ToyVideoDataset(Dataset):
@@ -266,13 +268,18 @@ class ToyImageDataset(ToyVideoDataset):
 
     Items are ``{"image": (3, H, W) in [-1, 1], "caption": "a red circle", "label": int}``,
     with ``label`` indexing :data:`STILL_CLASS_NAMES` (colour × shape of the first object).
+    ``moment`` is when each scene is pictured: 0 its first moment, 0.5 the middle of its clip,
+    where a keyframe content frame (notebook 01) shows the objects.
     """
 
     def __init__(self, length: int = 1000, height: int = 64, width: int = 64,
-                 num_objects: int | tuple[int, int] = 1, seed: int = 0):
+                 num_objects: int | tuple[int, int] = 1, seed: int = 0, moment: float = 0.0):
         super().__init__(length, 1, height, width, num_objects, seed)
+        if not 0.0 <= moment <= 1.0:
+            raise ValueError(f"moment must be in [0, 1]; got {moment}")
+        self.moment = float(moment)
 
     def __getitem__(self, index: int) -> dict:
         scene = self.scene(index)
-        image = render_image(scene, self.height, self.width)
+        image = render_image(scene, self.height, self.width, self.moment)
         return {"image": image, "caption": scene.still_caption, "label": scene.objects[0].still_label}
