@@ -20,7 +20,7 @@ SERIES = [name for name in NOTEBOOKS if name[:2] in ("01", "02", "03", "04", "05
 # The smallest budgets that still run every cell: for checking a path end to end, not what it learns.
 TINY = {"preset": "smoke", "seed": 0, "train_steps": 15, "ablation": False, "num_images": 128, "num_clips": 32,
         "sampling_steps": 3, "content_steps": 3, "motion_steps": 3, "baseline_steps": 2, "compare_clips": 2,
-        "solutions": True}
+        "compare_steps": 2, "solutions": True}
 
 
 @pytest.fixture(scope="module")
