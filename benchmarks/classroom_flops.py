@@ -63,8 +63,8 @@ def main() -> None:
         lines.append(f"| {name} | {per_step / 1e12:.2f} | {batch} | {steps:,} | {total / 1e15:.0f} | {minutes} |")
         print(lines[-1], flush=True)
     per_step = training_flops("baseline")
-    lines += ["", "Notebook 01 trains a second autoencoder, the plain-average ablation, unless `ablation=False`: "
-              "twice its row.", "", f"Notebook 06's direct baseline costs {per_step / 1e12:.1f} TFLOP per step at batch "
+    lines += ["", "Notebook 01 also trains the plain-average ablation for the first half of its schedule, unless "
+              "`ablation=False`: one and a half times its row.", "", f"Notebook 06's direct baseline costs {per_step / 1e12:.1f} TFLOP per step at batch "
               f"{preset.batch_size}: it trains for the seconds CMD's video stages took, whatever that buys."]
     out = args.out / f"classroom-flops-{date}.md"
     out.write_text("\n".join(lines) + "\n")

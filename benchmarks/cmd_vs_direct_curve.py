@@ -2,6 +2,7 @@
 
     python benchmarks/cmd_vs_direct_curve.py --prior runs/demo                 # budgets ×0.25, ×0.5, ×1
     python benchmarks/cmd_vs_direct_curve.py --prior runs/demo --scales 0.5 1 2 --clips 64
+    python benchmarks/cmd_vs_direct_curve.py --prior runs/demo --full-run runs/demo   # ×1 from the demo itself
 
 One point per budget scale s: the notebooks that train CMD's video stages run with s times their
 smoke steps (01 autoencoder, 03 content fine-tuning, 04 motion; the image prior of notebook 02 is
@@ -47,7 +48,12 @@ def run_point(scale: float, prior_run: Path, out: Path, clips: int, seed: int = 
     results = run_series(run_dir, {**common, "compare_clips": clips, "num_clips": max(64, clips)}, only=["05", "06"])
     if any(r.status != "ok" for r in results):
         raise RuntimeError(f"05/06 failed at scale {scale}: {[r.error for r in results]}")
-    metrics = results[-1].metrics
+    return point_of(results[-1].metrics, scale, clips)
+
+
+def point_of(metrics: dict, scale: float, clips: int) -> dict:
+    """A point of the curve from the metrics notebook 06 recorded."""
+    steps = get_preset("smoke").steps
     row = {"scale": scale, "clips": clips, "steps": {stage: max(1, round(scale * steps[stage])) for stage in STAGES.values()}}
     for name, scores in metrics["cmd_vs_direct"].items():
         row[name] = dict(scores)
@@ -91,13 +97,21 @@ def main() -> None:
                                                                 "narrower than ±15 points)")
     parser.add_argument("--out", type=Path, default=Path("runs/cmd-vs-direct-curve"))
     parser.add_argument("--results", type=Path, default=Path(__file__).parent)
+    parser.add_argument("--full-run", type=Path, default=None,
+                        help="take the point at scale 1 from this finished run of the whole series (e.g. a fresh "
+                             "demo, whose 06 compared --clips clips) instead of training it again")
     args = parser.parse_args()
     if not (args.prior / "02_image_prior" / "image_prior").exists():
         raise SystemExit(f"{args.prior} has no 02_image_prior/image_prior: run notebook 02 there first")
     stem = args.results / f"cmd-vs-direct-curve-{_dt.date.today().isoformat()}"
     rows = []
     for scale in args.scales:
-        row = run_point(scale, args.prior, args.out, args.clips)
+        if scale == 1 and args.full_run is not None:
+            metrics = json.loads((args.full_run / "06_evaluation" / "metrics.json").read_text())["metrics"]
+            row = point_of(metrics, scale, args.clips)
+            row["run"] = str(args.full_run)
+        else:
+            row = run_point(scale, args.prior, args.out, args.clips)
         rows.append(row)
         with stem.with_suffix(".jsonl").open("a") as f:
             f.write(json.dumps(row) + "\n")
