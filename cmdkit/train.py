@@ -164,8 +164,7 @@ def load_checkpoint_weights(checkpoint: str | Path, model: torch.nn.Module, ema:
         if found is None:
             raise FileNotFoundError(f"no checkpoint at {path}: expected a step-NNNNNN folder or a folder holding them")
         path = found
-    weights = load_file(path / "model.safetensors")
-    model.load_state_dict(weights)
+    _load_model_weights(path, model)
     if ema:
         if not (path / "ema.safetensors").exists():
             raise ValueError(f"checkpoint {path} holds no EMA weights (trained with ema_decay=None); pass ema=False")
@@ -222,8 +221,8 @@ def _save_checkpoint(folder: Path, step: int, model, optimizer, scheduler, ema, 
     return final
 
 
-def _load_checkpoint(path: Path, model, optimizer, scheduler, ema) -> tuple[int, list, float]:
-    state = json.loads((path / "state.json").read_text())
+def _load_model_weights(path: Path, model) -> None:
+    """The raw weights of checkpoint ``path`` into ``model``; ``ValueError`` if they do not fit it."""
     weights = load_file(path / "model.safetensors")
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in weights.items()}
@@ -234,6 +233,11 @@ def _load_checkpoint(path: Path, model, optimizer, scheduler, ema) -> tuple[int,
             f"unexpected {sorted(found.keys() - expected.keys())[:3]}, other shapes {differ[:3]}. "
             f"Resume only the run that wrote it, or use a fresh checkpoint folder.")
     model.load_state_dict(weights)
+
+
+def _load_checkpoint(path: Path, model, optimizer, scheduler, ema) -> tuple[int, list, float]:
+    state = json.loads((path / "state.json").read_text())
+    _load_model_weights(path, model)
     extra = torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True)
     optimizer.load_state_dict(extra["optimizer"])
     scheduler.load_state_dict(extra["scheduler"])
