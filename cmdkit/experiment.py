@@ -186,6 +186,12 @@ class Experiment:
                 f"run that has it.")
         return path
 
+    def image_prior(self) -> Path:
+        """The pretrained image model CMD's content model started from in this run: the folder
+        notebook 03 was given (``pretrained_model_path``), else notebook 02's prior."""
+        given = load_metrics(self.run_dir / "03_content_frames").get("params", {}).get("pretrained_model_path")
+        return Path(given) if given else self.stage_output("02_image_prior", "image_prior")
+
 
 def start(notebook: str, preset: str, run_dir: str, seed: int = 0, **params: Any) -> Experiment:
     """Validate a notebook's parameters, seed all RNGs and create its output folder."""

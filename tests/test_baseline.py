@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from cmdkit.data import ToyVideoDataset
-from cmdkit.models import build_baseline_unet
+from cmdkit.models import build_baseline_unet, build_content_unet, inflate_image_unet
 from cmdkit.pipeline import DirectVideoPipeline
 from cmdkit.data import captioned_batches
 from cmdkit.diffusion import build_noise_scheduler, text_unet_loss
@@ -93,3 +93,32 @@ def test_bad_sizes_are_refused(minilm):
         pipe("a red circle", num_frames=4, height=16, width=16, num_inference_steps=0, progress=False)
     with pytest.raises(ValueError, match="preset must be one of"):
         build_baseline_unet("huge")
+
+
+def test_an_inflated_video_unet_starts_as_the_image_unet_on_each_frame():
+    """ModelScope-style inflation: copied spatial weights and zeroed temporal residuals make the
+    video UNet denoise each frame exactly as the image UNet would, whatever the other frames hold;
+    training then moves only what the image UNet cannot say (how frames relate)."""
+    torch.manual_seed(0)
+    image_unet = build_content_unet("smoke", cross_attention_dim=24, sample_size=16).eval()
+    with torch.no_grad():  # a trained-looking image UNet: no weight left at diffusers' zero initialisation
+        for p in image_unet.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    video_unet = inflate_image_unet(image_unet, build_baseline_unet("smoke", cross_attention_dim=24, sample_size=16)).eval()
+    frames = torch.randn(2, 3, 5, 16, 16)  # (B, C, L, H, W), unrelated frames
+    text = torch.randn(2, 7, 24)
+    t = torch.tensor([10, 700])
+    with torch.no_grad():
+        video = video_unet(frames, t, encoder_hidden_states=text).sample
+        per_frame = torch.stack([image_unet(frames[:, :, i], t, encoder_hidden_states=text).sample for i in range(5)], 2)
+    assert torch.allclose(video, per_frame, atol=1e-4), (video - per_frame).abs().max()
+    # Not a coincidence of zeros: an uninflated video UNet disagrees with the image UNet.
+    fresh = build_baseline_unet("smoke", cross_attention_dim=24, sample_size=16).eval()
+    with torch.no_grad():
+        assert not torch.allclose(fresh(frames, t, encoder_hidden_states=text).sample, per_frame, atol=1e-2)
+
+
+def test_inflating_refuses_unets_of_different_layouts():
+    image_unet = build_content_unet("smoke", cross_attention_dim=24, sample_size=16, block_out_channels=(16, 32))
+    with pytest.raises(ValueError, match="image UNet"):
+        inflate_image_unet(image_unet, build_baseline_unet("smoke", cross_attention_dim=24, sample_size=16))

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from diffusers import UNet2DConditionModel, UNet3DConditionModel
 
-__all__ = ["build_content_unet", "build_baseline_unet"]
+__all__ = ["build_content_unet", "build_baseline_unet", "inflate_image_unet"]
 
 
 def _build(unet_class, sizes: str, preset, space, cross_attention_dim: int, overrides: dict):
@@ -50,3 +51,38 @@ def build_content_unet(preset, space=None, cross_attention_dim: int = 384, **ove
 def build_baseline_unet(preset, space=None, cross_attention_dim: int = 384, **overrides: Any) -> UNet3DConditionModel:
     """The direct video UNet of a preset for clips of ``space``, as :func:`build_content_unet`."""
     return _build(UNet3DConditionModel, "baseline_unet", preset, space, cross_attention_dim, overrides)
+
+
+def inflate_image_unet(image_unet: UNet2DConditionModel, video_unet: UNet3DConditionModel) -> UNet3DConditionModel:
+    """Start a direct video UNet from a pretrained image UNet, as ModelScope and LVDM start from
+    Stable Diffusion: every spatial weight is copied, and each temporal layer's output is zeroed,
+    so the video UNet begins as the image model applied to each frame on its own and learns only
+    how frames relate. CMD receives the same image model for its content frames; a baseline that
+    trained from scratch would be charged for learning what both are given.
+
+    The two UNets must share their spatial layout (:func:`build_baseline_unet` and
+    :func:`build_content_unet` of one preset do). Returns ``video_unet``, changed in place.
+    """
+    image_state, video_state = image_unet.state_dict(), video_unet.state_dict()
+    missing = sorted(set(image_state) - set(video_state))
+    if missing:
+        raise ValueError(f"the image UNet has {len(missing)} weights the video UNet lacks (e.g. {missing[0]}): "
+                         "build both from one preset, so that their spatial layers match")
+    copied = {}
+    for name, weight in image_state.items():
+        target = video_state[name]
+        if weight.shape != target.shape:
+            # A transformer's 1×1-convolution projection read as the linear layer the video UNet uses.
+            if weight.dim() == 4 and weight.shape[2:] == (1, 1) and weight.shape[:2] == target.shape:
+                weight = weight[:, :, 0, 0]
+            else:
+                raise ValueError(f"{name}: image UNet {tuple(weight.shape)}, video UNet {tuple(target.shape)}")
+        copied[name] = weight
+    video_unet.load_state_dict(copied, strict=False)
+    # Temporal convolutions already end in a zeroed layer (diffusers' TemporalConvLayer); the
+    # temporal transformers' residual branches are zeroed here.
+    for name, module in video_unet.named_modules():
+        if type(module).__name__ == "TransformerTemporalModel":
+            torch.nn.init.zeros_(module.proj_out.weight)
+            torch.nn.init.zeros_(module.proj_out.bias)
+    return video_unet
