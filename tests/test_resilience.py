@@ -208,6 +208,13 @@ def _(tmp: Path):
     start("03_content_frames", preset="smoke", run_dir=str(tmp)).stage_output("01_autoencoder", "autoencoder")
 
 
+@case("the direct baseline's image prior before notebook 02 has run", FileNotFoundError, r"02_image_prior")
+def _(tmp: Path):
+    from cmdkit.experiment import start
+
+    start("06_evaluation", preset="smoke", run_dir=str(tmp)).image_prior()
+
+
 # --- shapes the models cannot take ----------------------------------------------------
 
 @case("video with the wrong number of channels", ValueError, r"video has 1 channels; this autoencoder takes 3")

@@ -75,3 +75,15 @@ def test_budgets_come_from_parameters_or_the_preset(tmp_path):
     assert exp.budget("baseline", steps_param="baseline_steps").steps == PRESETS["smoke"].steps["baseline"]
     with pytest.raises(ValueError, match="no budget for 'decoder'"):
         exp.budget("decoder")
+
+
+def test_the_image_prior_is_the_one_notebook_03_started_from(tmp_path):
+    """Notebook 06 inflates its direct baseline from the image model CMD's content model began
+    with: the folder notebook 03 was given, else notebook 02's prior."""
+    (tmp_path / "02_image_prior" / "image_prior").mkdir(parents=True)
+    start("03_content_frames", preset="smoke", run_dir=str(tmp_path), pretrained_model_path=None)
+    exp = start("06_evaluation", preset="smoke", run_dir=str(tmp_path))
+    assert exp.image_prior() == tmp_path / "02_image_prior" / "image_prior"
+    given = tmp_path / "my-sd"
+    start("03_content_frames", preset="smoke", run_dir=str(tmp_path), pretrained_model_path=str(given))
+    assert exp.image_prior() == given
