@@ -1,11 +1,12 @@
 """The direct video baseline's recipe at a fixed training time: is notebook 06's comparison fair to it?
 
     python benchmarks/baseline_ablation.py runs/demo --seconds 233
-    python benchmarks/baseline_ablation.py runs/demo --seconds 233 --only lr3e-3 --clips 48
+    python benchmarks/baseline_ablation.py runs/demo --seconds 350 --only from-prior preset
 
 Notebook 06 trains the direct 3-D UNet with the preset's recipe (blocks of 32 and 64 channels,
-learning rate 1e-3, batch 8) for as many CPU seconds as CMD's video stages took, while CMD's stages
-were each tuned by measurement. Here the baseline's recipe changes one thing at a time, trains for
+learning rate 1e-3, batch 8, started from notebook 02's image prior) for as many CPU seconds as
+CMD's video stages took, while CMD's stages were each tuned by measurement. ``preset`` here trains
+it from scratch, ``from-prior`` as the notebook does. Here the baseline's recipe changes one thing at a time, trains for
 the same ``--seconds``, and is scored as notebook 06 scores it: ``--clips`` clips for notebook 06's
 single-object captions (DPM-Solver++ 10 steps, guidance 4, 4 clips at a time), FVD-toy against as many held-out real clips,
 and the colour and direction probes with 95 % intervals.

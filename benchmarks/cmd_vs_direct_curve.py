@@ -7,8 +7,8 @@
 One point per budget scale s: the notebooks that train CMD's video stages run with s times their
 smoke steps (01 autoencoder, 03 content fine-tuning, 04 motion; the image prior of notebook 02 is
 the pretrained model CMD starts from, as Stable Diffusion is in the paper, and is copied from the
-``--prior`` run), then 05 assembles the pipeline and 06 trains the direct video UNet for as many
-seconds as CMD's video stages took *in that run* and scores both on ``--clips`` clips of the 12
+``--prior`` run), then 05 assembles the pipeline and 06 trains the direct video UNet — started from
+the same image prior — for as many seconds as CMD's video stages took *in that run* and scores both on ``--clips`` clips of the 12
 probe-style captions: FVD-toy against real clips, and the colour and direction probes with 95 %
 intervals. Equal training compute is therefore equal CPU seconds, measured at run time.
 

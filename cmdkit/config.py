@@ -106,7 +106,8 @@ class MotionSize:
 
 # diffusers UNet sizes per preset, for the content-frame model (a 2-D text-to-image UNet) and
 # the direct video baseline (the ModelScope 3-D UNet). On the smoke preset both put attention
-# only at the coarser level, where it is affordable on a CPU.
+# only at the coarser level, where it is affordable on a CPU. Each preset gives the two the same
+# spatial layout: notebook 06 starts the baseline from the image prior (models.inflate_image_unet).
 _CONTENT_UNETS: dict[str, dict] = {
     "smoke": dict(block_out_channels=(32, 64), layers_per_block=1, attention_head_dim=8, norm_num_groups=8,
                   down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
@@ -193,8 +194,8 @@ PRESETS: dict[str, Preset] = {
         # (benchmarks/copy-decoder-rate-2026-12-04.jsonl; notebook 01, §6).
         motion=MotionSize("smoke", patch_size=2, content_patch_size=4, batch_size=32),
         content_unet=_CONTENT_UNETS["smoke"], baseline_unet=_BASELINE_UNETS["smoke"],
-        # The direct baseline trains for as long as CMD's video stages did in the same run (notebook
-        # 06 measures it); its step count here is only a cap.
+        # The direct baseline starts from the image prior and trains for as long as CMD's video stages
+        # did in the same run (notebook 06 measures it); its step count here is only a cap.
         # The image prior's 1,200 steps: shape is learned late (the shape probe at equal seconds,
         # one-object stills: 37 % after 500 steps, 54 % after 1,350; colour from the first hundreds;
         # benchmarks/prior_ablation.py: shape 83 % of 54 samples at 1,000 steps, 98 % at 1,200).

@@ -122,3 +122,12 @@ def test_inflating_refuses_unets_of_different_layouts():
     image_unet = build_content_unet("smoke", cross_attention_dim=24, sample_size=16, block_out_channels=(16, 32))
     with pytest.raises(ValueError, match="image UNet"):
         inflate_image_unet(image_unet, build_baseline_unet("smoke", cross_attention_dim=24, sample_size=16))
+
+
+@pytest.mark.parametrize("preset", ["smoke", "classroom", "paper"])
+def test_every_presets_baseline_can_start_from_its_image_prior(preset):
+    """Notebook 06 inflates the baseline from the content UNet on every preset, so their spatial
+    layouts must match; shapes are checked on the meta device, paper scale included, without memory."""
+    with torch.device("meta"):
+        image_unet, video_unet = build_content_unet(preset), build_baseline_unet(preset)
+    inflate_image_unet(image_unet, video_unet)
