@@ -79,6 +79,9 @@ def plot(rows: list[dict], path: Path) -> None:
             ax.errorbar(minutes, values, yerr=[low, high], fmt=style, capsize=3, label=name)
     axes[0].axhline(rows[0]["real (floor)"]["fvd_toy"], color="grey", lw=0.8, ls=":", label="real clips (floor)")
     axes[0].set(xlabel="training minutes (CPU)", ylabel="FVD-toy (lower is better)", yscale="log")
+    plain = plt.FuncFormatter(lambda value, _: f"{value:g}")  # 20, 30 rather than 2×10¹, 3×10¹
+    axes[0].yaxis.set_major_formatter(plain)
+    axes[0].yaxis.set_minor_formatter(plain)
     for ax, probe, chance in zip(axes[1:], ("colour", "direction"), (100 / 6, 25)):
         ax.axhline(chance, color="grey", lw=0.8, ls=":", label="chance")
         ax.set(xlabel="training minutes (CPU)", ylabel=f"{probe} probe, % (95 % interval)", ylim=(0, 100))
