@@ -35,7 +35,7 @@ from cmdkit.experiment import load_metrics
 from cmdkit.metrics import binomial_interval, probe_videos
 from cmdkit.metrics.toy_features import toy_fvd, train_toy_classifier
 from cmdkit.models import build_baseline_unet, inflate_image_unet
-from cmdkit.pipeline import DirectVideoPipeline
+from cmdkit.pipeline import DirectVideoPipeline, draw_in_chunks
 from cmdkit.space import FrameSpace
 from cmdkit.text import PromptCache, load_text_encoder
 from cmdkit.train import TrainConfig, train
@@ -110,11 +110,10 @@ def run(name: str, change: dict, inputs: Inputs, seconds: float, classifier, see
     captions, clips = inputs.captions, len(inputs.captions)
     direct.scheduler = DPMSolverMultistepScheduler.from_config(schedule.config)  # notebook 06's sampler
     start = time.perf_counter()
-    with torch.no_grad():  # notebook 06's chunks: chunk k drawn from seed + k
-        videos = torch.cat([direct(captions[i:i + chunk], num_frames=data.num_frames, height=data.height, width=data.width,
-                                   num_inference_steps=10, guidance_scale=4.0,
-                                   generator=torch.Generator().manual_seed(seed + i // chunk), progress=False).videos
-                            for i in range(0, clips, chunk)])
+    with torch.no_grad():  # as notebook 06 draws them
+        videos = draw_in_chunks(clips, chunk, seed, lambda part, g: direct(
+            captions[part], num_frames=data.num_frames, height=data.height, width=data.width, num_inference_steps=10,
+            guidance_scale=4.0, generator=g, progress=False).videos)
     sample_s = (time.perf_counter() - start) / clips
     row = {"variant": name, "change": {k: (list(v["block_out_channels"]) if k == "unet" else v) for k, v in change.items()},
            "sampler": f"DPM-Solver++ 10, guidance 4, chunks of {chunk}",

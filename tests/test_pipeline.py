@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from cmdkit import CMDPipeline
-from cmdkit.pipeline import animate
+from cmdkit.pipeline import animate, draw_in_chunks
 from cmdkit.models import CMDAutoencoder, MotionDiT
 from cmdkit.diffusion import build_noise_scheduler
 from cmdkit.models import build_content_unet
@@ -132,3 +132,21 @@ def test_mismatched_components_are_named(text_model):
     pipe.register_modules(autoencoder=CMDAutoencoder(in_channels=4, width=32, depth=1, heads=2, patch_size=4))
     with pytest.raises(ValueError, match="disagree on the content frame's channels"):
         generate(pipe, "a red circle")
+
+
+def test_chunks_are_drawn_from_consecutive_seeds_and_cover_every_caption():
+    """Chunk k draws with seed + k, so a chunk comes out as it would on its own; a last, shorter
+    chunk still covers the remaining captions."""
+    calls = []
+
+    def draw(part, generator):
+        calls.append((part.start, part.stop))
+        return torch.randn(len(range(10)[part]), 3, generator=generator)
+
+    samples = draw_in_chunks(10, 4, 7, draw)
+    assert samples.shape == (10, 3)
+    assert calls == [(0, 4), (4, 8), (8, 12)]
+    assert torch.equal(samples[4:8], torch.randn(4, 3, generator=torch.Generator().manual_seed(8)))
+    assert torch.equal(samples[8:], torch.randn(2, 3, generator=torch.Generator().manual_seed(9)))
+    with pytest.raises(ValueError, match="size must be >= 1"):
+        draw_in_chunks(10, 0, 7, draw)
