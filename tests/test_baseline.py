@@ -39,6 +39,7 @@ def _sample(pipe, seed, **kw):
 
 def test_denoising_loss_on_clips_falls(minilm, clips):
     videos, captions = clips
+    torch.manual_seed(0)  # the initial weights: unseeded, the starting loss varied from run to run (0.22 to 1.12)
     unet = build_baseline_unet("smoke", cross_attention_dim=minilm[1].config.hidden_size, sample_size=16)
     scheduler = build_noise_scheduler()
     batches = captioned_batches(videos, captions, PromptCache(*minilm), batch_size=4, seed=0)
@@ -55,7 +56,7 @@ def test_denoising_loss_on_clips_falls(minilm, clips):
     before = held_out_loss(unet)
     result = train(unet, lambda m, b: text_unet_loss(m, scheduler, b["image"], b["text"], null_text), batches,
                    TrainConfig(steps=20, learning_rate=3e-3, ema_decay=None, progress=False))
-    assert held_out_loss(result.model) < 0.5 * before  # measured: 1.12 → 0.22
+    assert held_out_loss(result.model) < 0.5 * before  # measured with seed 0: 0.232 → 0.104
 
 
 def test_sampling_shapes_ranges_and_seeds(minilm):
@@ -130,4 +131,8 @@ def test_every_presets_baseline_can_start_from_its_image_prior(preset):
     layouts must match; shapes are checked on the meta device, paper scale included, without memory."""
     with torch.device("meta"):
         image_unet, video_unet = build_content_unet(preset), build_baseline_unet(preset)
-    inflate_image_unet(image_unet, video_unet)
+    video_state = video_unet.state_dict()
+    for name, weight in image_unet.state_dict().items():  # every spatial weight has its place, of its size
+        assert name in video_state and video_state[name].numel() == weight.numel(), name
+    assert len(video_state) > len(image_unet.state_dict())  # and the video UNet adds temporal layers
+    assert inflate_image_unet(image_unet, video_unet) is video_unet
