@@ -35,6 +35,7 @@ from collections import Counter
 from pathlib import Path
 
 import torch
+from diffusers import DPMSolverMultistepScheduler
 
 from cmdkit import CMDPipeline, viz
 from cmdkit.config import PRESETS
@@ -142,13 +143,18 @@ def main() -> None:
                         help="the 12 probe prompts (notebook 05) or the 64 held-out captions (notebook 06)")
     parser.add_argument("--seeds", type=int, default=4, help="seeds per prompt")
     parser.add_argument("--first-seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=25, help="DDIM steps of each stage (notebook 06: 20)")
+    parser.add_argument("--steps", type=int, default=25, help="sampler steps of each stage (notebook 06: 20)")
+    parser.add_argument("--sampler", choices=["ddim", "dpm"], default="ddim",
+                        help="the pipeline's DDIM schedulers (as saved), or DPM-Solver++ on the same noise schedules")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
     args = parser.parse_args()
     saved = args.run_dir / "05_pipeline" / "cmd_pipeline"
     if not saved.is_dir():
         raise SystemExit(f"no saved pipeline at {saved}: run notebooks 01–05 first (make demo)")
     pipe = CMDPipeline.from_pretrained(saved, local_files_only=True)
+    if args.sampler == "dpm":
+        pipe.scheduler = DPMSolverMultistepScheduler.from_config(pipe.scheduler.config)
+        pipe.motion_scheduler = DPMSolverMultistepScheduler.from_config(pipe.motion_scheduler.config)
     log = args.out / f"guidance-sweep-{_dt.date.today().isoformat()}.jsonl"
     held_out = args.prompts == "held-out"
     prompts = held_out_captions() if held_out else list(PROBE_PROMPTS)
@@ -158,7 +164,7 @@ def main() -> None:
         for motion in args.motion:
             row, videos, frames, seen = sweep_point(pipe, prompts, content, motion, args.seeds, args.first_seed,
                                                     args.steps)
-            row = {"run": args.run_dir.name, "prompts": args.prompts, **row}
+            row = {"run": args.run_dir.name, "prompts": args.prompts, "sampler": args.sampler, **row}
             if held_out:
                 row["content_frames"] = content_frame_checks(frames, prompts * args.seeds, seen, band)
             middle = videos[:24, :, videos.shape[2] // 2]

@@ -50,6 +50,10 @@ VARIANTS = {
     # cost, since the FLOPs sit in the full-resolution convolutions.
     "three-levels": {"unet": _THREE_LEVELS},
     "three-levels-128": {"unet": {**_THREE_LEVELS, "block_out_channels": (32, 64, 128)}},
+    # Fewer, wider attention heads on the same 64 channels (the smoke recipe has 8 heads of 8
+    # dimensions): the CPU's fused attention is several times slower per FLOP on 8-wide heads.
+    "heads4": {"unet": {"attention_head_dim": 4}},
+    "heads2": {"unet": {"attention_head_dim": 2}},
 }
 
 

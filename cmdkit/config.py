@@ -108,11 +108,22 @@ class MotionSize:
 # the direct video baseline (the ModelScope 3-D UNet). On the smoke preset both put attention
 # only at the coarser level, where it is affordable on a CPU. Each preset gives the two the same
 # spatial layout: notebook 06 starts the baseline from the image prior (models.inflate_image_unet).
+#
+# The same layout includes the same attention heads, and diffusers reads `attention_head_dim`
+# differently in the two: UNet2DConditionModel takes it as the number of heads per level (a
+# naming kept for old configs), UNet3DConditionModel's blocks as the width of each head. So the
+# content UNets give heads per level and the baselines one head width, and they agree:
+# smoke 64 channels / 4 heads = 16 = the baseline's width; classroom (8, 16, 32) heads of 8 on
+# (64, 128, 256) channels; paper SD-2.1's (5, 10, 20, 20) heads of 64.
+# Smoke's heads are 16 wide, not 8: the CPU's fused attention runs 8-wide heads at a fraction of
+# its speed, and the image prior's training step takes 0.187 s against 0.250 (1,200 steps: 224 s
+# against 294; shape probe 85 % (73–92) of 54 against 96 % (87–99); benchmarks/prior_ablation.py
+# --only heads4). The baseline pays for it in its input temporal transformer (8 heads of the width).
 _CONTENT_UNETS: dict[str, dict] = {
-    "smoke": dict(block_out_channels=(32, 64), layers_per_block=1, attention_head_dim=8, norm_num_groups=8,
+    "smoke": dict(block_out_channels=(32, 64), layers_per_block=1, attention_head_dim=4, norm_num_groups=8,
                   down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
                   up_block_types=("CrossAttnUpBlock2D", "UpBlock2D")),
-    "classroom": dict(block_out_channels=(64, 128, 256), layers_per_block=2, attention_head_dim=8,
+    "classroom": dict(block_out_channels=(64, 128, 256), layers_per_block=2, attention_head_dim=(8, 16, 32),
                       norm_num_groups=32,
                       down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
                       up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D")),
@@ -124,7 +135,7 @@ _CONTENT_UNETS: dict[str, dict] = {
                   up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D")),
 }
 _BASELINE_UNETS: dict[str, dict] = {
-    "smoke": dict(block_out_channels=(32, 64), layers_per_block=1, attention_head_dim=8, norm_num_groups=8,
+    "smoke": dict(block_out_channels=(32, 64), layers_per_block=1, attention_head_dim=16, norm_num_groups=8,
                   down_block_types=("DownBlock3D", "CrossAttnDownBlock3D"),
                   up_block_types=("CrossAttnUpBlock3D", "UpBlock3D")),
     # Attention where the content UNet has it (32×32 and 16×16, not at 64×64): the comparison

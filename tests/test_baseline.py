@@ -55,8 +55,9 @@ def test_denoising_loss_on_clips_falls(minilm, clips):
 
     before = held_out_loss(unet)
     result = train(unet, lambda m, b: text_unet_loss(m, scheduler, b["image"], b["text"], null_text), batches,
-                   TrainConfig(steps=20, learning_rate=3e-3, ema_decay=None, progress=False))
-    assert held_out_loss(result.model) < 0.5 * before  # measured with seed 0: 0.232 → 0.104
+                   TrainConfig(steps=30, learning_rate=3e-3, ema_decay=None, progress=False))
+    # Measured with seed 0: 0.229 → 0.100; seeds 1–3 end at 0.27–0.31 of where they began.
+    assert held_out_loss(result.model) < 0.5 * before
 
 
 def test_sampling_shapes_ranges_and_seeds(minilm):
@@ -125,10 +126,19 @@ def test_inflating_refuses_unets_of_different_layouts():
         inflate_image_unet(image_unet, build_baseline_unet("smoke", cross_attention_dim=24, sample_size=16))
 
 
+def test_inflating_refuses_the_same_weights_split_into_other_heads():
+    """Eight heads of 8 and four of 16 have the same projection weights but attend differently,
+    so the copy would not start the video UNet as the image UNet: refused, naming the heads."""
+    image_unet = build_content_unet("smoke", cross_attention_dim=24, sample_size=16, attention_head_dim=8)
+    with pytest.raises(ValueError, match="8 heads, the video UNet with 4"):
+        inflate_image_unet(image_unet, build_baseline_unet("smoke", cross_attention_dim=24, sample_size=16))
+
+
 @pytest.mark.parametrize("preset", ["smoke", "classroom", "paper"])
 def test_every_presets_baseline_can_start_from_its_image_prior(preset):
     """Notebook 06 inflates the baseline from the content UNet on every preset, so their spatial
-    layouts must match; shapes are checked on the meta device, paper scale included, without memory."""
+    layouts must match, attention heads included (inflate_image_unet checks them); shapes are
+    checked on the meta device, paper scale included, without memory."""
     with torch.device("meta"):
         image_unet, video_unet = build_content_unet(preset), build_baseline_unet(preset)
     video_state = video_unet.state_dict()

@@ -64,6 +64,15 @@ def inflate_image_unet(image_unet: UNet2DConditionModel, video_unet: UNet3DCondi
     :func:`build_content_unet` of one preset do). Returns ``video_unet``, changed in place.
     """
     image_state, video_state = image_unet.state_dict(), video_unet.state_dict()
+    # Equal weight shapes do not make equal attention: the same projections split into other heads
+    # compute another function. diffusers' 2-D and 3-D UNets read `attention_head_dim` differently
+    # (heads per level, head width), so a preset must set the two to agree (cmdkit.config).
+    video_modules = dict(video_unet.named_modules())
+    for name, module in image_unet.named_modules():
+        heads = getattr(module, "heads", None)
+        if isinstance(heads, int) and name in video_modules and video_modules[name].heads != heads:
+            raise ValueError(f"{name}: the image UNet attends with {heads} heads, the video UNet with "
+                             f"{video_modules[name].heads}: give the two the same head width")
     missing = sorted(set(image_state) - set(video_state))
     if missing:
         raise ValueError(f"the image UNet has {len(missing)} weights the video UNet lacks (e.g. {missing[0]}): "
