@@ -91,7 +91,7 @@ class Inputs:
                    run_dir / "02_image_prior" / "image_prior" / "unet")
 
 
-def run(name: str, change: dict, inputs: Inputs, seconds: float, classifier, seed: int = 0, chunk: int = 4) -> dict:
+def run(name: str, change: dict, inputs: Inputs, seconds: float, classifier, seed: int = 0, chunk: int = 2) -> dict:
     preset, space, texts, data = inputs.preset, inputs.space, inputs.texts, inputs.preset.data
     torch.manual_seed(seed)
     unet = build_baseline_unet(preset, space, cross_attention_dim=texts.dim, **change.get("unet", {}))
@@ -132,7 +132,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, required=True, help="training time of each variant (CPU seconds)")
     parser.add_argument("--only", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--clips", type=int, default=48)
-    parser.add_argument("--chunk", type=int, default=4, help="clips drawn at a time")
+    parser.add_argument("--chunk", type=int, default=2, help="clips drawn at a time (notebook 06: 2)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
     args = parser.parse_args()
     data = get_preset("smoke").data

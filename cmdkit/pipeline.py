@@ -230,7 +230,8 @@ def draw_in_chunks(count: int, size: int, seed: int, draw) -> torch.Tensor:
     ``draw(part, generator)`` returns the samples for ``part`` (a slice of ``range(count)``);
     chunk k gets a generator seeded ``seed + k``, so two generators drawn this way for the same
     captions see the same noise seeds. A few clips at a time keep a 3-D UNet's activations in a
-    CPU's caches: the smoke direct model drew a clip in 2.4 s four at a time, 4.2 s sixteen at a time.
+    CPU's caches: the smoke direct model drew a clip in 2.4 s four at a time, 4.2 s sixteen at a time,
+    and a guided forward pass cost 0.162 s per clip two at a time against 0.185 four at a time.
     """
     if count < 1 or size < 1:
         raise ValueError(f"count and size must be >= 1; got {count} and {size}")
