@@ -209,7 +209,8 @@ PRESETS: dict[str, Preset] = {
         # did in the same run (notebook 06 measures it); its step count here is only a cap.
         # The image prior's 1,200 steps: shape is learned late (the shape probe at equal seconds,
         # one-object stills: 37 % after 500 steps, 54 % after 1,350; colour from the first hundreds;
-        # benchmarks/prior_ablation.py: shape 83 % of 54 samples at 1,000 steps, 98 % at 1,200).
+        # benchmarks/prior_ablation.py: shape 83 % of 54 samples at 1,000 steps, 98 % at 1,200; with the
+        # 16-wide heads of today's UNet 74 % (61–84) at 1,000 and 85 % at 1,200, 89 % in the demo).
         # The motion DiT's 900 steps are not padding: at 600 it found the named direction in 48 % of
         # 64 clips (38 % with cosine decay), at 900 in 98 % with seed 0 and with seed 1, and 900 steps
         # of batch 16 (half the seconds) in 42 %: what it needs is clips seen, about 29,000
