@@ -144,7 +144,7 @@ def main() -> None:
                         help="the 12 probe prompts (notebook 05) or the 64 held-out captions (notebook 06)")
     parser.add_argument("--seeds", type=int, default=4, help="seeds per prompt")
     parser.add_argument("--first-seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=25, help="sampler steps of each stage (notebook 06: 20)")
+    parser.add_argument("--steps", type=int, default=25, help="sampler steps of each stage (the notebooks: 12)")
     parser.add_argument("--sampler", choices=["ddim", "dpm"], default="ddim",
                         help="the pipeline's DDIM schedulers (as saved), or DPM-Solver++ on the same noise schedules")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)

@@ -50,8 +50,9 @@ VARIANTS = {
     # cost, since the FLOPs sit in the full-resolution convolutions.
     "three-levels": {"unet": _THREE_LEVELS},
     "three-levels-128": {"unet": {**_THREE_LEVELS, "block_out_channels": (32, 64, 128)}},
-    # Fewer, wider attention heads on the same 64 channels (the smoke recipe has 8 heads of 8
-    # dimensions): the CPU's fused attention is several times slower per FLOP on 8-wide heads.
+    # How many heads share the 64 channels: the recipe's 4 of 16 (since 2026-12-05), the 8 of 8 it
+    # had before, or 2 of 32. The CPU's fused attention is several times slower per FLOP on 8-wide heads.
+    "heads8": {"unet": {"attention_head_dim": 8}},
     "heads4": {"unet": {"attention_head_dim": 4}},
     "heads2": {"unet": {"attention_head_dim": 2}},
 }

@@ -19,7 +19,7 @@ import time
 import torch
 
 from cmdkit.config import get_preset
-from cmdkit.efficiency import build_models
+from cmdkit.efficiency import build_models, random_inputs
 
 
 def _tensor(output) -> torch.Tensor:
@@ -34,13 +34,10 @@ def _loss(output) -> torch.Tensor:
 def step_inputs(models, batch: int, motion_batch: int) -> dict:
     """A closure per model computing a training loss on random inputs of its notebook's shape."""
     length, h, w = get_preset("smoke").data.model_shape
-    grid_h, grid_w = models.autoencoder.grid(h, w)
-    text = lambda n: torch.randn(n, models.text_length, models.text_dim)  # noqa: E731
     steps = lambda n: torch.randint(0, 1000, (n,))  # noqa: E731
-    clips = torch.randn(batch, models.channels, length, h, w)
-    frames, t, words = torch.randn(batch, models.channels, h, w), steps(batch), text(batch)
-    latents = torch.randn(motion_batch, models.autoencoder.config.motion_channels, length, grid_h + grid_w)
-    keyframes, t_m, words_m = torch.randn(motion_batch, models.channels, h, w), steps(motion_batch), text(motion_batch)
+    frames, _, words, clips = random_inputs(models, length, h, w, batch)
+    keyframes, latents, words_m, _ = random_inputs(models, length, h, w, motion_batch)
+    t, t_m = steps(batch), steps(motion_batch)
     return {
         "autoencoder": (models.autoencoder, lambda: (_tensor(models.autoencoder(clips)) - clips).square().mean()),
         "content": (models.content_unet, lambda: _loss(models.content_unet(frames, t, encoder_hidden_states=words))),

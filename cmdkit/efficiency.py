@@ -175,7 +175,7 @@ def build_models(preset: str = "paper", device: str | torch.device = "meta", dty
     return models
 
 
-def _inputs(models: PaperScaleModels, num_frames: int, height: int, width: int, batch: int = 1):
+def random_inputs(models: PaperScaleModels, num_frames: int, height: int, width: int, batch: int = 1):
     """Random inputs on the models' device: x̄ (B, C, h, w), z (B, D, L, h'+w'), text, video."""
     ref = next(models.content_unet.parameters())
     opts = dict(device=ref.device, dtype=ref.dtype)
@@ -191,7 +191,7 @@ def cmd_costs(models: PaperScaleModels, num_frames: int, height: int, width: int
               guidance: bool = True) -> list[StageCost]:
     """Per-video costs of CMD's stages for L×h×w (in the models' space: latents for ``paper``):
     the content UNet and the MotionDiT ``steps`` times each (×2 with guidance), one decode."""
-    frame, motion, text, _ = _inputs(models, num_frames, height, width)
+    frame, motion, text, _ = random_inputs(models, num_frames, height, width)
     t = torch.tensor([500], device=frame.device)
     branches = 2 if guidance else 1
     unet = count_flops(lambda: models.content_unet(frame, t, encoder_hidden_states=text))
@@ -205,7 +205,7 @@ def cmd_costs(models: PaperScaleModels, num_frames: int, height: int, width: int
 def direct_costs(models: PaperScaleModels, num_frames: int, height: int, width: int, steps: int = 50,
                  guidance: bool = True) -> list[StageCost]:
     """Per-video cost of the direct baseline: the video UNet ``steps`` times (×2 with guidance)."""
-    _, _, text, video = _inputs(models, num_frames, height, width)
+    _, _, text, video = random_inputs(models, num_frames, height, width)
     t = torch.tensor([500], device=video.device)
     per_call = count_flops(lambda: models.baseline(video, t, encoder_hidden_states=text))
     return [StageCost("video UNet", count_parameters(models.baseline), per_call, steps * (2 if guidance else 1))]
