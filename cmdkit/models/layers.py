@@ -68,12 +68,23 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, N, dim) → (B, N, dim)."""
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, N, dim) → (B, N, dim). ``context`` (B, M, dim): tokens that are attended to as well
+        but not updated — keys and values only, from the same projection."""
         b, n, d = x.shape
         q, k, v = self.qkv(x).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        if context is not None:
+            k_c, v_c = self.context_keys_values(context)
+            k, v = torch.cat([k, k_c], dim=2), torch.cat([v, v_c], dim=2)
         out = F.scaled_dot_product_attention(q, k, v)  # (B, heads, N, dim/heads)
         return self.proj(out.transpose(1, 2).reshape(b, n, d))
+
+    def context_keys_values(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keys and values of read-only tokens (B, M, dim) → two (B, heads, M, dim/heads)."""
+        b, m, d = context.shape
+        kv = F.linear(context, self.qkv.weight[d:], self.qkv.bias[d:])  # the query rows are not needed
+        k, v = kv.view(b, m, 2, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        return k, v
 
 
 class Mlp(nn.Sequential):

@@ -36,6 +36,7 @@ from einops import rearrange
 from torch import nn
 
 from .loading import CheckedLoadingMixin
+from ..config import check_choice
 from .layers import Attention, Mlp, init_linears, position_table
 
 __all__ = ["MotionDiT", "MotionDiTOutput", "MOTION_DIT_SIZES"]
@@ -73,10 +74,12 @@ class DiTBlock(nn.Module):
         self.mlp = Mlp(dim, mlp_ratio)
         self.modulation = nn.Sequential(nn.SiLU(), nn.Linear(dim, 6 * dim))
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        """x (B, N, width), c (B, width) → (B, N, width)."""
+    def forward(self, x: torch.Tensor, c: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """x (B, N, width), c (B, width) → (B, N, width). ``context`` (B, M, width): read-only
+        tokens that x attends to (normalised, not modulated, never updated)."""
         shift_a, scale_a, gate_a, shift_m, scale_m, gate_m = self.modulation(c)[:, None].chunk(6, dim=-1)
-        x = x + gate_a * self.attn(self.norm_attn(x) * (1 + scale_a) + shift_a)
+        context = None if context is None else self.norm_attn(context)
+        x = x + gate_a * self.attn(self.norm_attn(x) * (1 + scale_a) + shift_a, context)
         return x + gate_m * self.mlp(self.norm_mlp(x) * (1 + scale_m) + shift_m)
 
 
@@ -106,8 +109,10 @@ class MotionDiT(CheckedLoadingMixin, ModelMixin, ConfigMixin):
     def __init__(self, motion_channels: int = 8, content_channels: int = 3, patch_size: int = 2,
                  content_patch_size: int = 4, hidden_size: int = 128, depth: int = 4, num_heads: int = 4,
                  mlp_ratio: float = 4.0, text_dim: int | None = 384, num_classes: int | None = None,
-                 latent_scale: float = 1.0, motion_scale: float | None = None, num_frames: int | None = None):
+                 latent_scale: float = 1.0, motion_scale: float | None = None, num_frames: int | None = None,
+                 content_attention: str = "joint"):
         super().__init__()
+        check_choice("content_attention", content_attention, ("joint", "context"))
         if (text_dim is None) == (num_classes is None):
             raise ValueError("give exactly one of text_dim (text-conditional) or num_classes (class-conditional)")
         if hidden_size % 4:
@@ -233,16 +238,17 @@ class MotionDiT(CheckedLoadingMixin, ModelMixin, ConfigMixin):
         motion = motion + position_table((gl, gn), d, motion.device, motion.dtype) + self.token_type[0]
         content = rearrange(self.content_embed(content_frame.to(self.dtype)), "b d h w -> b (h w) d")  # (B, gh·gw, width)
         content = content + position_table((gh, gw), d, content.device, content.dtype) + self.token_type[1]
-        x = torch.cat([motion, content], dim=1)  # (B, gl·gn + gh·gw, width)
+        joint = self.config.content_attention == "joint"
+        x = torch.cat([motion, content], dim=1) if joint else motion  # (B, gl·gn [+ gh·gw], width)
 
         timestep = torch.as_tensor(timestep, device=sample.device).expand(b)
         c = self.time_embed(self.time_proj(timestep).to(self.dtype))  # (B, width)
         c = c + self.embed_condition(b, encoder_hidden_states, class_labels, drop_condition)
         for block in self.blocks:
             if self.gradient_checkpointing and torch.is_grad_enabled():
-                x = self._gradient_checkpointing_func(block, x, c)
+                x = self._gradient_checkpointing_func(block, x, c, None if joint else content)
             else:
-                x = block(x, c)
+                x = block(x, c, None if joint else content)
 
         shift, scale = self.final_modulation(c)[:, None].chunk(2, dim=-1)
         x = self.final_linear(self.final_norm(x[:, : gl * gn]) * (1 + scale) + shift)  # motion tokens only
@@ -309,4 +315,5 @@ class MotionDiT(CheckedLoadingMixin, ModelMixin, ConfigMixin):
         return cls.from_size(size.size, **{
             "motion_channels": preset.autoencoder.motion_channels, "content_channels": space.channels,
             "patch_size": size.patch_size, "content_patch_size": size.content_patch_size,
+            "content_attention": size.content_attention,
             "num_frames": preset.data.num_frames, **overrides})
