@@ -6,13 +6,23 @@ D·L·(H'+W') entries, far fewer than a video. Its input tokens are
 * patches of the noisy motion latent z_t (B, D, L, H'+W'), read as a D-channel "image" on an
   L × (H'+W') grid and cut into p×p patches — the tokens it denoises; and
 * patches of the content frame x̄ (B, C, H, W), cut into larger q×q patches (q = 4 or 8 in
-  the paper) — tokens it only looks at.
+  the paper) — tokens it looks at but does not decode.
 
-Both sets attend to each other in every block, so each motion token can look up *what* is
-where in x̄. Conditioning on the timestep and on the text (or class) goes through adaLN-Zero,
-as in DiT. The content frame enters as tokens rather than through adaLN because a single
-vector per clip cannot say where things are; the paper's Table 4c shows that smaller content
-patches (more tokens, finer "where") give better FVD.
+Each motion token can look up *what* is where in x̄. Conditioning on the timestep and on the
+text (or class) goes through adaLN-Zero, as in DiT. The content frame enters as tokens rather
+than through adaLN because a single vector per clip cannot say where things are; the paper's
+Table 4c shows that smaller content patches (more tokens, finer "where") give better FVD.
+
+How the content tokens take part (``content_attention``):
+
+* ``"joint"`` (the paper): both sets form one sequence; every block attends over all of it and
+  updates every token, so a block costs as much per content token as per motion token;
+* ``"context"`` (the smoke preset): only the motion tokens are updated; in each block they attend
+  over themselves *and* x̄'s tokens, which enter as extra keys and values (after the block's norm,
+  unmodulated). A block's MLP and projections then run over the motion tokens alone — half the
+  cost of a smoke training step, where x̄'s 4×4 patches give 64 tokens against 32 motion tokens —
+  and what the blocks read of x̄ no longer depends on the noise level. On the smoke world it
+  learned direction as well as joint attention (98 % of 64 clips, two seeds; config.py).
 
 Differences from the public reference code, each on purpose:
 
@@ -101,6 +111,8 @@ class MotionDiT(CheckedLoadingMixin, ModelMixin, ConfigMixin):
         motion_scale: the same for the part of z that changes over time (``None``: ``latent_scale``).
         num_frames: L of the clips it was trained on. Positions are sin-cos, so other lengths
             run, but pipelines generate this many frames unless asked for others.
+        content_attention: ``"joint"`` (x̄'s tokens join the sequence, the paper) or ``"context"``
+            (x̄'s tokens are read-only keys and values in every block; see the module docstring).
     """
 
     _supports_gradient_checkpointing = True
