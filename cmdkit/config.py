@@ -226,8 +226,7 @@ PRESETS: dict[str, Preset] = {
         # of batch 16 (half the seconds) in 42 %: what it needs is clips seen, about 29,000
         # (benchmarks/motion-and-content-budget-2026-12-04.jsonl). The autoencoder at 600 steps: 29.7 dB;
         # the image prior at 800 steps: shape 68 % of 108 samples (benchmarks/prior-ablation-2026-12-05.jsonl).
-        steps={"autoencoder": 800, "image_prior": 1200, "content": 150, "motion": 900, "baseline": 1000,
-               "toy_classifier": 300},
+        steps={"autoencoder": 800, "image_prior": 1200, "content": 150, "motion": 900, "baseline": 1000},
         learning_rates={"autoencoder": 3e-3, "image_prior": 2e-3, "content": 5e-4, "motion": 2e-3, "baseline": 1e-3},
         batch_size=8,
         still_objects=(1, 1),
@@ -245,8 +244,7 @@ PRESETS: dict[str, Preset] = {
                                     refiner_width=32, keyframe_logit=4.0),
         motion=MotionSize("S", patch_size=2, content_patch_size=8, batch_size=128),
         content_unet=_CONTENT_UNETS["classroom"], baseline_unet=_BASELINE_UNETS["classroom"],
-        steps={"autoencoder": 20_000, "image_prior": 20_000, "content": 10_000, "motion": 20_000, "baseline": 20_000,
-               "toy_classifier": 300},
+        steps={"autoencoder": 20_000, "image_prior": 20_000, "content": 10_000, "motion": 20_000, "baseline": 20_000},
         learning_rates={"autoencoder": 3e-4, "image_prior": 2e-4, "content": 1e-4, "motion": 2e-4, "baseline": 2e-4},
         batch_size=32,
         # Measured on the CPU in fp32 (benchmarks/classroom-memory-cpu-2026-12-02.md), an upper

@@ -6,9 +6,19 @@ way (12 classes) and in which colour (6) — and takes its penultimate features 
 same Fréchet machinery. Numbers computed this way are **FVD-toy**: they measure the toy
 world's own factors, are comparable only with each other under the same classifier, and are
 never to be reported as FVD (which means I3D on Kinetics-400).
+
+A distance is only comparable under one feature network, so FVD fixes its network: everybody
+uses the same I3D weights. FVD-toy does the same. For the smoke preset's clips (8 frames of
+32×32) the kit ships one trained classifier (``weights/toy-classifier-8x32x32``, made with
+``cmdkit train-toy-classifier``) and :func:`toy_classifier` returns it; for other clip shapes, or
+when asked, it trains one (300 steps, about 20 s on a 2-core CPU for smoke clips). Two classifiers
+trained from the same seed on different machines are not bit-identical, and neither are their
+FVD-toy values.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -20,7 +30,12 @@ from ..models.loading import CheckedLoadingMixin
 from .fvd import FVDResult
 from .frechet import frechet_distance_from_features
 
-__all__ = ["ToyVideoClassifier", "train_toy_classifier", "toy_features", "toy_fvd"]
+__all__ = ["ToyVideoClassifier", "train_toy_classifier", "toy_classifier", "shipped_toy_classifier", "held_out_accuracy",
+           "toy_features", "toy_fvd"]
+
+# The classifiers the kit ships, one folder per clip shape: toy-classifier-<L>x<H>x<W>.
+SHIPPED_CLASSIFIERS = Path(__file__).parent / "weights"
+DEFAULT_STEPS = 300
 
 
 class ToyVideoClassifier(CheckedLoadingMixin, ModelMixin, ConfigMixin):
@@ -51,7 +66,7 @@ class ToyVideoClassifier(CheckedLoadingMixin, ModelMixin, ConfigMixin):
         return self.classes(h), self.colours(h)
 
 
-def train_toy_classifier(num_frames: int, height: int, width: int, steps: int = 300, batch_size: int = 32,
+def train_toy_classifier(num_frames: int, height: int, width: int, steps: int = DEFAULT_STEPS, batch_size: int = 32,
                          seed: int = 0, checkpoint_dir=None, progress: bool = True):
     """Train the classifier on single-object toy clips; returns ``(model, held-out accuracies)``."""
     from ..data.batches import batch_indices
@@ -78,16 +93,45 @@ def train_toy_classifier(num_frames: int, height: int, width: int, steps: int = 
                          seed=seed, progress=progress, description="toy-world classifier")
     result = train(model, loss, batches, config, checkpoint_dir=checkpoint_dir)
     model = result.model.eval()
+    return model, held_out_accuracy(model, num_frames, height, width, seed=seed)
+
+
+@torch.no_grad()
+def held_out_accuracy(model: ToyVideoClassifier, num_frames: int, height: int, width: int,
+                      seed: int = 0) -> dict[str, float]:
+    """The classifier's accuracy on 256 single-object clips it never trained on:
+    ``{"shape_direction": …, "colour": …}`` (chance 1/12 and 1/6)."""
+    from ..data.toyworld import COLOURS, ToyVideoDataset
+    from .probes import caption_colour
+
+    colour_index = {name: i for i, name in enumerate(COLOURS)}
     held_out = ToyVideoDataset(length=256, num_frames=num_frames, height=height, width=width, num_objects=1,
                                seed=seed + 60_000)
     videos = torch.stack([held_out[i]["video"] for i in range(len(held_out))])
     labels = torch.tensor([held_out[i]["label"] for i in range(len(held_out))])
     colours = torch.tensor([colour_index[caption_colour(held_out[i]["caption"])] for i in range(len(held_out))])
-    with torch.no_grad():
-        classes, colour_logits = model(videos.to(model.device))
-    accuracy = {"shape_direction": (classes.argmax(1).cpu() == labels).float().mean().item(),
-                "colour": (colour_logits.argmax(1).cpu() == colours).float().mean().item()}
-    return model, accuracy
+    classes, colour_logits = model.eval()(videos.to(model.device))
+    return {"shape_direction": (classes.argmax(1).cpu() == labels).float().mean().item(),
+            "colour": (colour_logits.argmax(1).cpu() == colours).float().mean().item()}
+
+
+def shipped_toy_classifier(num_frames: int, height: int, width: int) -> ToyVideoClassifier | None:
+    """The kit's trained classifier for clips of L×H×W, or ``None`` where it ships none."""
+    folder = SHIPPED_CLASSIFIERS / f"toy-classifier-{num_frames}x{height}x{width}"
+    if not (folder / "config.json").exists():
+        return None
+    return ToyVideoClassifier.from_pretrained(folder).eval()
+
+
+def toy_classifier(num_frames: int, height: int, width: int, steps: int | None = None, seed: int = 0,
+                   checkpoint_dir=None, progress: bool = True) -> tuple[ToyVideoClassifier, dict[str, float]]:
+    """FVD-toy's feature network for clips of L×H×W, and its held-out accuracy: the shipped one
+    (:func:`shipped_toy_classifier`) unless ``steps`` is given or none ships for this shape; else
+    one trained here for ``steps`` (default 300) with ``seed``."""
+    if steps is None and (model := shipped_toy_classifier(num_frames, height, width)) is not None:
+        return model, held_out_accuracy(model, num_frames, height, width)
+    return train_toy_classifier(num_frames, height, width, steps=steps or DEFAULT_STEPS, seed=seed,
+                                checkpoint_dir=checkpoint_dir, progress=progress)
 
 
 @torch.no_grad()
