@@ -50,10 +50,9 @@ def _make_samples(args: argparse.Namespace) -> int:
 def _train_toy_classifier(args: argparse.Namespace) -> int:
     import json
 
-    from .metrics.toy_features import SHIPPED_CLASSIFIERS, train_toy_classifier
+    from .metrics.toy_features import shipped_classifier_folder, train_toy_classifier
 
-    shape = f"{args.frames}x{args.height}x{args.width}"
-    out = Path(args.out or SHIPPED_CLASSIFIERS / f"toy-classifier-{shape}")
+    out = Path(args.out or shipped_classifier_folder(args.frames, args.height, args.width))
     began = time.time()
     model, accuracy = train_toy_classifier(args.frames, args.height, args.width, steps=args.steps, seed=args.seed)
     model.save_pretrained(out)

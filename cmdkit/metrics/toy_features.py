@@ -30,8 +30,8 @@ from ..models.loading import CheckedLoadingMixin
 from .fvd import FVDResult
 from .frechet import frechet_distance_from_features
 
-__all__ = ["ToyVideoClassifier", "train_toy_classifier", "toy_classifier", "shipped_toy_classifier", "held_out_accuracy",
-           "toy_features", "toy_fvd"]
+__all__ = ["ToyVideoClassifier", "train_toy_classifier", "toy_classifier", "shipped_toy_classifier",
+           "shipped_classifier_folder", "held_out_accuracy", "toy_features", "toy_fvd"]
 
 # The classifiers the kit ships, one folder per clip shape: toy-classifier-<L>x<H>x<W>.
 SHIPPED_CLASSIFIERS = Path(__file__).parent / "weights"
@@ -66,15 +66,22 @@ class ToyVideoClassifier(CheckedLoadingMixin, ModelMixin, ConfigMixin):
         return self.classes(h), self.colours(h)
 
 
+def _colour_labels(captions: list[str]) -> torch.Tensor:
+    """The colour head's targets: the index in ``COLOURS`` of each caption's colour, (N,)."""
+    from ..data.toyworld import COLOURS
+    from .probes import caption_colour
+
+    index = {name: i for i, name in enumerate(COLOURS)}
+    return torch.tensor([index[caption_colour(caption)] for caption in captions])
+
+
 def train_toy_classifier(num_frames: int, height: int, width: int, steps: int = DEFAULT_STEPS, batch_size: int = 32,
                          seed: int = 0, checkpoint_dir=None, progress: bool = True):
     """Train the classifier on single-object toy clips; returns ``(model, held-out accuracies)``."""
     from ..data.batches import batch_indices
-    from ..data.toyworld import COLOURS, ToyVideoDataset
+    from ..data.toyworld import ToyVideoDataset
     from ..train import TrainConfig, train
-    from .probes import caption_colour
 
-    colour_index = {name: i for i, name in enumerate(COLOURS)}
     world = ToyVideoDataset(length=4096, num_frames=num_frames, height=height, width=width, num_objects=1,
                             seed=seed + 50_000)
 
@@ -82,7 +89,7 @@ def train_toy_classifier(num_frames: int, height: int, width: int, steps: int = 
         items = [world[int(i)] for i in batch_indices(len(world), batch_size, seed, step)]
         return {"video": torch.stack([item["video"] for item in items]),
                 "label": torch.tensor([item["label"] for item in items]),
-                "colour": torch.tensor([colour_index[caption_colour(item["caption"])] for item in items])}
+                "colour": _colour_labels([item["caption"] for item in items])}
 
     def loss(model, batch):
         classes, colours = model(batch["video"])
@@ -101,23 +108,26 @@ def held_out_accuracy(model: ToyVideoClassifier, num_frames: int, height: int, w
                       seed: int = 0) -> dict[str, float]:
     """The classifier's accuracy on 256 single-object clips it never trained on:
     ``{"shape_direction": …, "colour": …}`` (chance 1/12 and 1/6)."""
-    from ..data.toyworld import COLOURS, ToyVideoDataset
-    from .probes import caption_colour
+    from ..data.toyworld import ToyVideoDataset
 
-    colour_index = {name: i for i, name in enumerate(COLOURS)}
     held_out = ToyVideoDataset(length=256, num_frames=num_frames, height=height, width=width, num_objects=1,
                                seed=seed + 60_000)
     videos = torch.stack([held_out[i]["video"] for i in range(len(held_out))])
     labels = torch.tensor([held_out[i]["label"] for i in range(len(held_out))])
-    colours = torch.tensor([colour_index[caption_colour(held_out[i]["caption"])] for i in range(len(held_out))])
+    colours = _colour_labels([held_out[i]["caption"] for i in range(len(held_out))])
     classes, colour_logits = model.eval()(videos.to(model.device))
     return {"shape_direction": (classes.argmax(1).cpu() == labels).float().mean().item(),
             "colour": (colour_logits.argmax(1).cpu() == colours).float().mean().item()}
 
 
+def shipped_classifier_folder(num_frames: int, height: int, width: int) -> Path:
+    """Where the kit keeps (or ``cmdkit train-toy-classifier`` writes) the classifier for L×H×W clips."""
+    return SHIPPED_CLASSIFIERS / f"toy-classifier-{num_frames}x{height}x{width}"
+
+
 def shipped_toy_classifier(num_frames: int, height: int, width: int) -> ToyVideoClassifier | None:
     """The kit's trained classifier for clips of L×H×W, or ``None`` where it ships none."""
-    folder = SHIPPED_CLASSIFIERS / f"toy-classifier-{num_frames}x{height}x{width}"
+    folder = shipped_classifier_folder(num_frames, height, width)
     if not (folder / "config.json").exists():
         return None
     return ToyVideoClassifier.from_pretrained(folder).eval()
